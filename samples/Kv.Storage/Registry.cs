@@ -1,0 +1,24 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+
+namespace Kv;
+
+/// <summary>A thread-safe map from bucket name to <see cref="Bucket"/> (the guide's <c>KV.Registry</c>).</summary>
+public sealed class Registry
+{
+    private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+
+    /// <summary>The process-wide registry used by the server and the storage node.</summary>
+    public static Registry Default { get; } = new();
+
+    /// <summary>Returns the bucket called <paramref name="name"/>, creating it if needed (idempotent).</summary>
+    public Bucket Create(string name) => _buckets.GetOrAdd(name, static _ => new Bucket());
+
+    public bool TryLookup(string name, [NotNullWhen(true)] out Bucket? bucket) =>
+        _buckets.TryGetValue(name, out bucket);
+
+    public int Count => _buckets.Count;
+
+    /// <summary>A sorted snapshot of the bucket names.</summary>
+    public IReadOnlyList<string> Names => _buckets.Keys.Order(StringComparer.Ordinal).ToArray();
+}

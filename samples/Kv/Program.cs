@@ -1,0 +1,13 @@
+// The key-value server from Elixir's "Mix & OTP" guide, as a Generic Host app.
+//   Kv:Address (default 127.0.0.1) and Kv:Port (default 4040) come from configuration:
+//   appsettings.json, environment (Kv__Port=5555) or the command line (--Kv:Port=5555).
+// Stops gracefully on SIGTERM / Ctrl+C: the server stops accepting and closes its clients.
+using Kv;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+var builder = Host.CreateApplicationBuilder(args);
+builder.Services.AddSingleton(Registry.Default);
+builder.Services.AddHostedService<KvServer>();
+
+await builder.Build().RunAsync();

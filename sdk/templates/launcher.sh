@@ -1,0 +1,254 @@
+#!/bin/sh
+# bin/{{RELEASE_NAME}}: the launcher of release {{RELEASE_NAME}}, written by Relcraft {{RELCRAFT_VERSION}}.
+# Generated at build time; customise releases/VSN/env.sh (from rel/env.sh.template) instead.
+# Cheap commands (version, pid, status, stop) are answered here without starting a runtime;
+# daemon supervision lives in lib/relcraft-*/Relcraft.Launcher.dll.
+set -e
+
+fail() { printf '%s\n' "$*" >&2; exit 1; }
+
+# Resolve symlinks to this script, then RELEASE_ROOT is bin/..
+SELF=$0
+while [ -h "$SELF" ]; do
+  LINK=$(readlink "$SELF")
+  case $LINK in
+    /*) SELF=$LINK ;;
+    *) SELF=${SELF%/*}/$LINK ;;
+  esac
+done
+case $SELF in
+  */*) BIN_DIR=${SELF%/*} ;;
+  *) BIN_DIR=. ;;
+esac
+RELEASE_ROOT=${RELEASE_ROOT:-$(CDPATH='' cd -- "$BIN_DIR/.." && pwd -P)}
+RELEASE_NAME=${RELEASE_NAME:-{{RELEASE_NAME}}}
+if [ -z "${RELEASE_VSN:-}" ]; then
+  read -r RELEASE_VSN <"$RELEASE_ROOT/releases/start.data" || fail "$RELEASE_ROOT/releases/start.data is missing or empty"
+fi
+RELEASE_COMMAND=${1:-}
+RELEASE_PROG=${RELEASE_PROG:-${0##*/}}
+RELEASE_NODE=${RELEASE_NODE:-$RELEASE_NAME}
+RELEASE_TMP=${RELEASE_TMP:-$RELEASE_ROOT/tmp}
+RELEASE_MODE=${RELEASE_MODE:-{{RELEASE_MODE}}}
+RELEASE_STOP_TIMEOUT=${RELEASE_STOP_TIMEOUT:-30}
+export RELEASE_ROOT RELEASE_NAME RELEASE_VSN RELEASE_COMMAND RELEASE_PROG RELEASE_NODE RELEASE_TMP RELEASE_MODE RELEASE_STOP_TIMEOUT
+
+REL_VSN_DIR=$RELEASE_ROOT/releases/$RELEASE_VSN
+[ -d "$REL_VSN_DIR" ] || fail "$RELEASE_NAME: version $RELEASE_VSN is not installed (no $REL_VSN_DIR)"
+if [ -f "$REL_VSN_DIR/env.sh" ]; then
+  # shellcheck disable=SC1091
+  . "$REL_VSN_DIR/env.sh"
+fi
+
+case $RELEASE_NODE in
+  '' | *[!A-Za-z0-9_.-]*) fail "RELEASE_NODE '$RELEASE_NODE' is invalid: use letters, digits, '.', '_' or '-'" ;;
+esac
+PID_FILE=$RELEASE_TMP/$RELEASE_NODE.pid
+LOG_FILE=$RELEASE_TMP/log/$RELEASE_NODE.log
+TOOLS_DIR=$RELEASE_ROOT/lib/relcraft-{{RELCRAFT_VERSION}}
+APP_DIR=$RELEASE_ROOT/lib/$RELEASE_NAME-$RELEASE_VSN
+RUNTIME_CONFIG=$REL_VSN_DIR/$RELEASE_NAME.runtimeconfig.json
+
+usage() {
+  cat >&2 <<EOF
+Usage: $RELEASE_PROG COMMAND [ARGS]
+
+  start        start in the foreground (the launcher's pid becomes the app's)
+  daemon       start in the background; logs in $RELEASE_TMP/log
+  stop         stop gracefully and wait until the system is gone
+  restart      stop, then start as a daemon
+  pid          print the pid of the running system
+  status       exit 0 if running, 3 if not
+  version      print "$RELEASE_NAME VERSION"
+
+ARGS after start or daemon are passed to the app.
+EOF
+}
+
+# proc_state PID: sets STATE and STARTED from /proc/PID/stat; fails if there is no such process.
+proc_state() {
+  { read -r _stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  _rest=${_stat##*) }
+  set -f
+  # shellcheck disable=SC2086
+  set -- $_rest
+  set +f
+  STATE=$1
+  STARTED=${20}
+}
+
+# running: true when the pid file names a live process that is still the one it was written for.
+# A zombie counts as gone; a pid reused by another program (other start time) counts as gone.
+running() {
+  PID=
+  { read -r _pid _started <"$PID_FILE"; } 2>/dev/null || return 1
+  case $_pid in '' | *[!0-9]*) return 1 ;; esac
+  if [ -r /proc/self/stat ]; then
+    proc_state "$_pid" || return 1
+    [ "$STATE" != Z ] || return 1
+    [ -z "$_started" ] || [ "$_started" = "$STARTED" ] || return 1
+  else
+    kill -0 "$_pid" 2>/dev/null || return 1
+  fi
+  PID=$_pid
+}
+
+require_not_running() {
+  if running; then fail "$RELEASE_NAME is already running (pid $PID)"; fi
+}
+
+prepare_tmp() {
+  (umask 077 && mkdir -p "$RELEASE_TMP") || fail "cannot create RELEASE_TMP $RELEASE_TMP"
+  chmod 700 "$RELEASE_TMP" 2>/dev/null || true
+}
+
+find_dotnet() {
+  case {{RUNTIME_MODE}} in
+    bundled)
+      DOTNET=$RELEASE_ROOT/runtime/dotnet
+      DOTNET_ROOT=$RELEASE_ROOT/runtime
+      export DOTNET_ROOT
+      ;;
+    apphost)
+      DOTNET=
+      DOTNET_ROOT=$RELEASE_ROOT/runtime
+      export DOTNET_ROOT
+      ;;
+    *)
+      if [ -n "${DOTNET_ROOT:-}" ] && [ -x "$DOTNET_ROOT/dotnet" ]; then
+        DOTNET=$DOTNET_ROOT/dotnet
+      else
+        DOTNET=$(command -v dotnet) || fail "$RELEASE_NAME was built without a runtime (ReleaseIncludeRuntime=false) and no dotnet was found on PATH or in DOTNET_ROOT"
+      fi
+      ;;
+  esac
+  [ -z "$DOTNET" ] || [ -x "$DOTNET" ] || fail "runtime not found: $DOTNET"
+}
+
+# app_environment: what every process of the app sees besides RELEASE_*.
+app_environment() {
+  if [ -f "$TOOLS_DIR/Relcraft.Agent.dll" ]; then
+    DOTNET_STARTUP_HOOKS=$TOOLS_DIR/Relcraft.Agent.dll${DOTNET_STARTUP_HOOKS:+:$DOTNET_STARTUP_HOOKS}
+    export DOTNET_STARTUP_HOOKS
+  fi
+}
+
+# exec_app ARGS: replace this shell with the app (same pid).
+exec_app() {
+  if [ "{{RUNTIME_MODE}}" = apphost ]; then
+    exec "$APP_DIR/{{APPHOST}}" "$@"
+  fi
+  exec "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/{{RELEASE_ENTRY}}" "$@"
+}
+
+write_pid_file() {
+  proc_state "$1" || fail "cannot read /proc/$1/stat"
+  printf '%s %s\n' "$1" "$STARTED" >"$PID_FILE.tmp.$$"
+  mv -f "$PID_FILE.tmp.$$" "$PID_FILE"
+}
+
+log_tail() {
+  if [ -f "$LOG_FILE" ]; then
+    printf 'Last lines of %s:\n' "$LOG_FILE" >&2
+    tail -n "${RELEASE_LOG_TAIL:-20}" "$LOG_FILE" >&2
+  fi
+}
+
+start_daemon() {
+  require_not_running
+  prepare_tmp
+  mkdir -p "${LOG_FILE%/*}"
+  find_dotnet
+  app_environment
+  [ "{{RUNTIME_MODE}}" != apphost ] || fail "daemon needs runtime/dotnet, which a release for another RID ({{RELEASE_RID}}) does not have; use start under a service manager"
+  # The supervisor detaches (own session), owns the log files, and reports one line on fd 3 once
+  # the app is ready or has died; reading that line is how we know when to return. Its own
+  # stderr goes to the log, so a runtime that cannot start at all still explains why (log tail).
+  REPORT=$("$DOTNET" exec "$TOOLS_DIR/Relcraft.Launcher.dll" supervise "$PID_FILE" "$LOG_FILE" -- \
+    "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/{{RELEASE_ENTRY}}" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
+  case $REPORT in
+    ready\ *) return 0 ;;
+    timeout\ *)
+      printf '%s did not report ready within %ss (pid %s); it keeps running\n' "$RELEASE_NAME" "${RELEASE_START_TIMEOUT:-60}" "${REPORT#timeout }" >&2
+      log_tail
+      exit 1
+      ;;
+    exited\ *)
+      printf '%s failed to start (exit code %s)\n' "$RELEASE_NAME" "${REPORT#exited }" >&2
+      log_tail
+      exit 1
+      ;;
+    *)
+      printf '%s failed to start: %s\n' "$RELEASE_NAME" "$REPORT" >&2
+      log_tail
+      exit 1
+      ;;
+  esac
+}
+
+stop_system() {
+  if ! running; then
+    printf '%s is not running\n' "$RELEASE_NAME" >&2
+    return 1
+  fi
+  kill -TERM "$PID" 2>/dev/null || true
+  _ticks=0
+  _limit=$((RELEASE_STOP_TIMEOUT * 10))
+  while running; do
+    if [ "$_ticks" -ge "$_limit" ]; then
+      printf '%s did not stop within %ss; killing pid %s\n' "$RELEASE_NAME" "$RELEASE_STOP_TIMEOUT" "$PID" >&2
+      kill -KILL "$PID" 2>/dev/null || true
+      while running; do sleep 0.05; done
+      break
+    fi
+    sleep 0.1
+    _ticks=$((_ticks + 1))
+  done
+  rm -f "$PID_FILE"
+}
+
+[ $# -gt 0 ] || { usage; exit 1; }
+COMMAND=$1
+shift
+
+case $COMMAND in
+  start)
+    require_not_running
+    prepare_tmp
+    find_dotnet
+    app_environment
+    write_pid_file $$
+    exec_app "$@"
+    ;;
+  daemon)
+    start_daemon "$@"
+    ;;
+  stop)
+    stop_system
+    ;;
+  restart)
+    if running; then stop_system; fi
+    start_daemon "$@"
+    ;;
+  pid)
+    if running; then printf '%s\n' "$PID"; else fail "$RELEASE_NAME is not running"; fi
+    ;;
+  status)
+    if running; then
+      printf '%s is running (pid %s)\n' "$RELEASE_NAME" "$PID"
+    else
+      printf '%s is not running\n' "$RELEASE_NAME"
+      exit 3
+    fi
+    ;;
+  version)
+    printf '%s %s\n' "$RELEASE_NAME" "$RELEASE_VSN"
+    ;;
+  help | -h | --help)
+    usage
+    ;;
+  *)
+    usage
+    fail "Unknown command: $COMMAND"
+    ;;
+esac
