@@ -34,7 +34,7 @@ public sealed class ResolveRelease : RelcraftTask
     public string? TemplatesPath { get; set; }
 
     [Output] public ITaskItem? Release { get; private set; }
-    [Output] public string StepTargets { get; private set; } = "";
+    [Output] public string[] StepTargets { get; private set; } = [];
     [Output] public string KnownReleases { get; private set; } = "";
 
     public override bool Execute()
@@ -172,7 +172,7 @@ public sealed class ResolveRelease : RelcraftTask
     }
 
     /// <summary>The targets to run, in order: each step's target with the user's ReleaseStep targets around it.</summary>
-    private string OrderSteps(ITaskItem release)
+    private string[] OrderSteps(ITaskItem release)
     {
         var steps = release.GetMetadata("Steps").Split(';');
         var order = new List<string>();
@@ -184,7 +184,7 @@ public sealed class ResolveRelease : RelcraftTask
             foreach (var extra in ExtraSteps)
                 if (Placement(extra, steps, release.ItemSpec) is ("After", var s) && s == step) order.Add(extra.ItemSpec);
         }
-        return string.Join(";", order);
+        return order.ToArray();
     }
 
     private readonly HashSet<string> _reportedPlacement = new(StringComparer.Ordinal);
