@@ -160,12 +160,16 @@ start_daemon() {
   mkdir -p "${LOG_FILE%/*}"
   find_dotnet
   app_environment
-  [ "{{RUNTIME_MODE}}" != apphost ] || fail "daemon needs runtime/dotnet, which a release for another RID ({{RELEASE_RID}}) does not have; use start under a service manager"
   # The supervisor detaches (own session), owns the log files, and reports one line on fd 3 once
   # the app is ready or has died; reading that line is how we know when to return. Its own
   # stderr goes to the log, so a runtime that cannot start at all still explains why (log tail).
-  REPORT=$("$DOTNET" exec "$TOOLS_DIR/Relcraft.Launcher.dll" supervise "$PID_FILE" "$LOG_FILE" -- \
-    "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/{{RELEASE_ENTRY}}" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
+  if [ "{{RUNTIME_MODE}}" = apphost ]; then
+    REPORT=$("$TOOLS_DIR/Relcraft.Launcher" supervise "$PID_FILE" "$LOG_FILE" -- \
+      "$APP_DIR/{{APPHOST}}" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
+  else
+    REPORT=$("$DOTNET" exec "$TOOLS_DIR/Relcraft.Launcher.dll" supervise "$PID_FILE" "$LOG_FILE" -- \
+      "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/{{RELEASE_ENTRY}}" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
+  fi
   case $REPORT in
     ready\ *) return 0 ;;
     timeout\ *)

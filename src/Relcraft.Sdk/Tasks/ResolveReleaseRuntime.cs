@@ -21,6 +21,8 @@ public sealed class ResolveReleaseRuntime : RelcraftTask
     [Required] public string SdkRuntimeIdentifier { get; set; } = "";
     /// <summary>The dotnet root running this build.</summary>
     [Required] public string NetCoreRoot { get; set; } = "";
+    /// <summary>Take the runtime from the runtime packs even for the build machine's RID (how tests exercise the cross-RID layout here).</summary>
+    public bool PreferRuntimePacks { get; set; }
     /// <summary>@(ResolvedRuntimePack) from the .NET SDK.</summary>
     public ITaskItem[] RuntimePacks { get; set; } = [];
 
@@ -54,7 +56,7 @@ public sealed class ResolveReleaseRuntime : RelcraftTask
         var root = include == "true" ? NetCoreRoot : include;
         var sameRid = string.Equals(rid, SdkRuntimeIdentifier, StringComparison.OrdinalIgnoreCase);
         var frameworks = new List<ITaskItem>();
-        if (sameRid || include != "true")
+        if ((sameRid && !PreferRuntimePacks) || include != "true")
         {
             LaunchMode = "bundled";
             var muxer = Path.Combine(root, rid.StartsWith("win", StringComparison.OrdinalIgnoreCase) ? "dotnet.exe" : "dotnet");

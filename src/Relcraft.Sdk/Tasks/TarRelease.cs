@@ -18,6 +18,8 @@ public sealed class TarRelease : RelcraftTask
     [Required] public string ReleaseDirectory { get; set; } = "";
     [Required] public string Tarball { get; set; } = "";
     public string? SourceDateEpoch { get; set; }
+    /// <summary>Where the fingerprint of the last tarball's inputs is kept (obj/); without it the tarball is always rewritten.</summary>
+    public string? StateFile { get; set; }
 
     public override bool Execute()
     {
@@ -28,8 +30,9 @@ public sealed class TarRelease : RelcraftTask
 
         // Up to date: same manifest (which hashes every file) and timestamp as when the tarball was written.
         var fingerprint = FileHashes.Compute(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", manifest.OrderBy(m => m, StringComparer.Ordinal).Select(FileHashes.Compute)) + "\n" + stamp.ToUnixTimeSeconds()));
-        var stampFile = Tarball + ".inputs";
-        if (File.Exists(Tarball) && File.Exists(shaFile) && File.Exists(stampFile) && File.ReadAllText(stampFile).Trim() == fingerprint)
+        var stampFile = StateFile;
+        if (stampFile is not null && File.Exists(Tarball) && File.Exists(shaFile) && File.Exists(stampFile) &&
+            File.ReadAllText(stampFile).Trim() == Stamp(fingerprint))
             return true;
 
         var temp = Tarball + ".tmp-" + Environment.ProcessId;
@@ -77,9 +80,21 @@ public sealed class TarRelease : RelcraftTask
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
-        File.WriteAllText(shaFile, $"{FileHashes.Compute(Tarball)}  {Path.GetFileName(Tarball)}\n");
-        File.WriteAllText(stampFile, fingerprint + "\n");
+        var sha = FileHashes.Compute(Tarball);
+        File.WriteAllText(shaFile, $"{sha}  {Path.GetFileName(Tarball)}\n");
+        if (stampFile is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stampFile))!);
+            File.WriteAllText(stampFile, Stamp(fingerprint) + "\n");
+        }
         return true;
+    }
+
+    /// <summary>The inputs' fingerprint plus the tarball's size and mtime: a tarball touched since is rebuilt.</summary>
+    private string Stamp(string fingerprint)
+    {
+        var tarball = new FileInfo(Tarball);
+        return $"{fingerprint} {tarball.Length} {tarball.LastWriteTimeUtc.Ticks}";
     }
 
     /// <summary>Every directory, file and link of the release, sorted by ordinal path; tmp/ and the cookie left out.</summary>

@@ -1,0 +1,22 @@
+namespace Relcraft.Sdk.Tests.Infrastructure;
+
+/// <summary>Paths in the source tree, found from the test output folder (never hard-coded).</summary>
+internal static class RepoPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string SdkDirectory => Path.Combine(Root, "sdk");
+    public static string Templates => Path.Combine(Root, "sdk", "templates");
+    public static string StringsResx => Path.Combine(Root, "src", "Relcraft.Sdk", "Strings.resx");
+    public static string SdkSources => Path.Combine(Root, "src", "Relcraft.Sdk");
+
+    /// <summary>The task assembly under test: the copy built next to this test assembly.</summary>
+    public static string TasksAssembly => Path.Combine(AppContext.BaseDirectory, "Relcraft.Sdk.dll");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Relcraft.Sdk.sln"))) return dir.FullName;
+        throw new InvalidOperationException($"No Relcraft.Sdk.sln above {AppContext.BaseDirectory}.");
+    }
+}
