@@ -16,5 +16,5 @@ KV=samples/Kv/bin/rel/kv/bin/kv
 PORT=${KV_PORT:-4040}
 Kv__Port=$PORT "$KV" daemon
 echo "kv is running as pid $("$KV" pid), listening on 127.0.0.1:$PORT"
-echo "Try:  printf 'CREATE shopping\\nPUT shopping milk 1\\nGET shopping milk\\n' | nc -q1 127.0.0.1 $PORT"
+printf '%s\n' "Try:  printf 'CREATE shopping\\r\\nPUT shopping milk 1\\r\\nGET shopping milk\\r\\n' | nc -q1 127.0.0.1 $PORT"
 echo "Stop: $KV stop"

@@ -5,6 +5,14 @@
 # daemon supervision lives in lib/relcraft-*/Relcraft.Launcher.dll.
 set -e
 
+# Filled in when the release is assembled.
+BUILT_NAME='{{RELEASE_NAME}}'
+BUILT_MODE='{{RELEASE_MODE}}'
+RELCRAFT_VSN='{{RELCRAFT_VERSION}}'
+RUNTIME_MODE='{{RUNTIME_MODE}}'
+ENTRY='{{RELEASE_ENTRY}}'
+APPHOST='{{APPHOST}}'
+
 fail() { printf '%s\n' "$*" >&2; exit 1; }
 
 # Resolve symlinks to this script, then RELEASE_ROOT is bin/..
@@ -21,7 +29,7 @@ case $SELF in
   *) BIN_DIR=. ;;
 esac
 RELEASE_ROOT=${RELEASE_ROOT:-$(CDPATH='' cd -- "$BIN_DIR/.." && pwd -P)}
-RELEASE_NAME=${RELEASE_NAME:-{{RELEASE_NAME}}}
+RELEASE_NAME=${RELEASE_NAME:-$BUILT_NAME}
 if [ -z "${RELEASE_VSN:-}" ]; then
   read -r RELEASE_VSN <"$RELEASE_ROOT/releases/start.data" || fail "$RELEASE_ROOT/releases/start.data is missing or empty"
 fi
@@ -29,7 +37,7 @@ RELEASE_COMMAND=${1:-}
 RELEASE_PROG=${RELEASE_PROG:-${0##*/}}
 RELEASE_NODE=${RELEASE_NODE:-$RELEASE_NAME}
 RELEASE_TMP=${RELEASE_TMP:-$RELEASE_ROOT/tmp}
-RELEASE_MODE=${RELEASE_MODE:-{{RELEASE_MODE}}}
+RELEASE_MODE=${RELEASE_MODE:-$BUILT_MODE}
 RELEASE_STOP_TIMEOUT=${RELEASE_STOP_TIMEOUT:-30}
 export RELEASE_ROOT RELEASE_NAME RELEASE_VSN RELEASE_COMMAND RELEASE_PROG RELEASE_NODE RELEASE_TMP RELEASE_MODE RELEASE_STOP_TIMEOUT
 
@@ -45,7 +53,7 @@ case $RELEASE_NODE in
 esac
 PID_FILE=$RELEASE_TMP/$RELEASE_NODE.pid
 LOG_FILE=$RELEASE_TMP/log/$RELEASE_NODE.log
-TOOLS_DIR=$RELEASE_ROOT/lib/relcraft-{{RELCRAFT_VERSION}}
+TOOLS_DIR=$RELEASE_ROOT/lib/relcraft-$RELCRAFT_VSN
 APP_DIR=$RELEASE_ROOT/lib/$RELEASE_NAME-$RELEASE_VSN
 RUNTIME_CONFIG=$REL_VSN_DIR/$RELEASE_NAME.runtimeconfig.json
 
@@ -103,7 +111,7 @@ prepare_tmp() {
 }
 
 find_dotnet() {
-  case {{RUNTIME_MODE}} in
+  case $RUNTIME_MODE in
     bundled)
       DOTNET=$RELEASE_ROOT/runtime/dotnet
       DOTNET_ROOT=$RELEASE_ROOT/runtime
@@ -135,10 +143,10 @@ app_environment() {
 
 # exec_app ARGS: replace this shell with the app (same pid).
 exec_app() {
-  if [ "{{RUNTIME_MODE}}" = apphost ]; then
-    exec "$APP_DIR/{{APPHOST}}" "$@"
+  if [ "$RUNTIME_MODE" = apphost ]; then
+    exec "$APP_DIR/$APPHOST" "$@"
   fi
-  exec "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/{{RELEASE_ENTRY}}" "$@"
+  exec "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/$ENTRY" "$@"
 }
 
 write_pid_file() {
@@ -163,12 +171,13 @@ start_daemon() {
   # The supervisor detaches (own session), owns the log files, and reports one line on fd 3 once
   # the app is ready or has died; reading that line is how we know when to return. Its own
   # stderr goes to the log, so a runtime that cannot start at all still explains why (log tail).
-  if [ "{{RUNTIME_MODE}}" = apphost ]; then
+  # shellcheck disable=SC2094 # the supervisor appends to the log; the shell only opens it for append too
+  if [ "$RUNTIME_MODE" = apphost ]; then
     REPORT=$("$TOOLS_DIR/Relcraft.Launcher" supervise "$PID_FILE" "$LOG_FILE" -- \
-      "$APP_DIR/{{APPHOST}}" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
+      "$APP_DIR/$APPHOST" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
   else
     REPORT=$("$DOTNET" exec "$TOOLS_DIR/Relcraft.Launcher.dll" supervise "$PID_FILE" "$LOG_FILE" -- \
-      "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/{{RELEASE_ENTRY}}" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
+      "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/$ENTRY" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
   fi
   case $REPORT in
     ready\ *) return 0 ;;

@@ -142,7 +142,7 @@ public sealed class ResolveRelease : RelcraftTask
         var cookie = Option(chosen, "Cookie", Cookie, "");
         if (cookie.Length > 0 && (cookie.Length < 32 || cookie.Length > 256 || cookie.Any(c => c <= ' ' || c > '~' || c == '"' || c == '\'')))
         {
-            Error("InvalidNodeOrCookie", cookie.Length);
+            Error("InvalidCookie", cookie.Length);
             return null;
         }
 

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Relcraft.EndToEnd.Tests.Harness;
+
+/// <summary>Processes by pid, through /proc: PID 1 here does not reap orphans, so a zombie (state Z) counts as gone.</summary>
+public static class Processes
+{
+    private const int SIGTERM = 15, SIGKILL = 9;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    /// <summary>State letter from /proc/PID/stat, or null when there is no such process.</summary>
+    public static string? State(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Field 22 of /proc/PID/stat: the start time the launcher writes into pid files.</summary>
+    public static string? StartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19];
+        }
+        catch (IOException) { return null; }
+    }
+
+    public static bool IsAlive(int pid) => State(pid) is { } s && s != "Z";
+
+    public static string CommandLine(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; }
+    }
+
+    /// <summary>SIGTERM, up to <paramref name="grace"/> to go, then SIGKILL. Only ever called with pids our tests started.</summary>
+    public static void Stop(int pid, TimeSpan? grace = null)
+    {
+        if (pid <= 1 || pid == Environment.ProcessId || !IsAlive(pid)) return;
+        kill(pid, SIGTERM);
+        if (Poll.Until(() => !IsAlive(pid), grace ?? TimeSpan.FromSeconds(5))) return;
+        kill(pid, SIGKILL);
+        Poll.Until(() => !IsAlive(pid), TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>Reads a launcher pid file ("PID STARTTIME") and stops that process if it is the one the file names.</summary>
+    public static void StopFromPidFile(string pidFile)
+    {
+        if (ReadPidFile(pidFile) is not (var pid, var started)) return;
+        if (started is not null && StartTime(pid) != started) return; // a reused pid: not ours
+        Stop(pid);
+    }
+
+    public static (int Pid, string? Started)? ReadPidFile(string pidFile)
+    {
+        string text;
+        try { text = File.ReadAllText(pidFile); }
+        catch (IOException) { return null; }
+        var parts = text.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0 || !int.TryParse(parts[0], out var pid)) return null;
+        return (pid, parts.Length > 1 ? parts[1] : null);
+    }
+
+    /// <summary>
+    /// Live processes whose command line mentions <paramref name="path"/>: with a unique temp folder per
+    /// test run, exactly the ones our tests started from it (apps, supervisors, builds).
+    /// </summary>
+    public static IReadOnlyList<int> Mentioning(string path)
+    {
+        var pids = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
+            if (IsAlive(pid) && CommandLine(pid).Contains(path, StringComparison.Ordinal)) pids.Add(pid);
+        }
+        return pids;
+    }
+
+    public static void StopAllMentioning(string path)
+    {
+        foreach (var pid in Mentioning(path)) Stop(pid, TimeSpan.FromSeconds(2));
+    }
+
+    public static int FreeTcpPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
+
+public static class Poll
+{
+    /// <summary>Checks <paramref name="condition"/> every 50 ms until it holds (true) or the deadline passes (false).</summary>
+    public static bool Until(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (condition()) return true;
+            if (DateTime.UtcNow >= deadline) return false;
+            Thread.Sleep(50);
+        }
+    }
+}
