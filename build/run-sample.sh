@@ -14,7 +14,7 @@ dotnet publish samples/Kv/Kv.csproj -p:Release=true --nologo
 KV=samples/Kv/bin/rel/kv/bin/kv
 "$KV" stop 2>/dev/null || true
 PORT=${KV_PORT:-4040}
-Kv__Port=$PORT "$KV" daemon
+PORT=$PORT "$KV" daemon
 echo "kv is running as pid $("$KV" pid), listening on 127.0.0.1:$PORT"
 printf '%s\n' "Try:  printf 'CREATE shopping\\r\\nPUT shopping milk 1\\r\\nGET shopping milk\\r\\n' | nc -q1 127.0.0.1 $PORT"
 echo "Stop: $KV stop"

@@ -61,16 +61,26 @@ usage() {
   cat >&2 <<EOF
 Usage: $RELEASE_PROG COMMAND [ARGS]
 
-  start        start in the foreground (the launcher's pid becomes the app's)
-  daemon       start in the background; logs in $RELEASE_TMP/log
-  stop         stop gracefully and wait until the system is gone
-  restart      stop, then start as a daemon
-  pid          print the pid of the running system
-  status       exit 0 if running, 3 if not
-  version      print "$RELEASE_NAME VERSION"
-
-ARGS after start or daemon are passed to the app.
+  start [ARGS]     start in the foreground (the launcher's pid becomes the app's)
+  console [ARGS]   start in the foreground with a C# shell attached to the same process
+  daemon [ARGS]    start in the background; logs in $RELEASE_TMP/log
+  stop             stop gracefully and wait until the system is gone
+  restart [ARGS]   stop, then start as a daemon
+  pid              print the pid of the running system
+  status           exit 0 if running, 3 if not
+  ping             print "pong" if the running system answers on its control channel
+  rpc EXPR         evaluate C# inside the running system and print the value
+  remote           interactive C# shell inside the running system
+  eval EXPR [ARGS] evaluate C# in a fresh process with the app loaded but not started
+  version          print "$RELEASE_NAME VERSION"
 EOF
+  if [ -d "$REL_VSN_DIR/commands" ]; then
+    for _cmd in "$REL_VSN_DIR/commands/"*; do
+      [ -f "$_cmd" ] || continue
+      _cmd=${_cmd##*/}
+      printf '  %-16s (custom command)\n' "${_cmd%.*}" >&2
+    done
+  fi
 }
 
 # proc_state PID: sets STATE and STARTED from /proc/PID/stat; fails if there is no such process.
@@ -106,8 +116,58 @@ require_not_running() {
 }
 
 prepare_tmp() {
-  (umask 077 && mkdir -p "$RELEASE_TMP") || fail "cannot create RELEASE_TMP $RELEASE_TMP"
-  chmod 700 "$RELEASE_TMP" 2>/dev/null || true
+  mkdir -p "$RELEASE_TMP" || fail "cannot create RELEASE_TMP $RELEASE_TMP"
+  (umask 077 && mkdir -p "$RELEASE_TMP/control") || fail "cannot create $RELEASE_TMP/control"
+  chmod 700 "$RELEASE_TMP/control"
+}
+
+# ensure_cookie: a release unpacked from its tarball has no cookie yet; make one, readable by us only.
+ensure_cookie() {
+  [ -s "$RELEASE_ROOT/releases/COOKIE" ] && return 0
+  [ -n "${RELEASE_COOKIE:-}" ] && return 0
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$RELEASE_ROOT/releases/COOKIE") ||
+    fail "cannot create $RELEASE_ROOT/releases/COOKIE"
+}
+
+# hand_over_cookie: RELEASE_COOKIE reaches the app through a 0600 file it reads and deletes,
+# never through its environment or argv.
+hand_over_cookie() {
+  if [ -n "${RELEASE_COOKIE:-}" ]; then
+    RELCRAFT_COOKIE_FILE=$RELEASE_TMP/control/.$RELEASE_NODE.cookie.$$
+    (umask 077 && printf '%s' "$RELEASE_COOKIE" >"$RELCRAFT_COOKIE_FILE") || fail "cannot write $RELCRAFT_COOKIE_FILE"
+    export RELCRAFT_COOKIE_FILE
+  fi
+  unset RELEASE_COOKIE
+}
+
+# run_hooks EVENT: the release's hooks for EVENT (releases/VSN/hooks/EVENT/*), in order.
+run_hooks() {
+  [ -d "$REL_VSN_DIR/hooks/$1" ] || return 0
+  for _hook in "$REL_VSN_DIR/hooks/$1/"*; do
+    [ -f "$_hook" ] || continue
+    sh "$_hook" || { printf '%s hook %s failed\n' "$1" "${_hook##*/}" >&2; return 1; }
+  done
+}
+
+# run_tool ARGS: Relcraft.Launcher (ping, rpc, remote) on the release's runtime.
+run_tool() {
+  find_dotnet
+  if [ "$RUNTIME_MODE" = apphost ]; then
+    exec "$TOOLS_DIR/Relcraft.Launcher" "$@"
+  fi
+  exec "$DOTNET" "$TOOLS_DIR/Relcraft.Launcher.dll" "$@"
+}
+
+# eval_expression EXPR ARGS: a fresh app process; the agent evaluates EXPR before Main and exits.
+eval_expression() {
+  [ $# -ge 1 ] || { usage; fail "eval needs an expression"; }
+  RELCRAFT_EVAL=$1
+  export RELCRAFT_EVAL
+  shift
+  find_dotnet
+  app_environment
+  unset RELEASE_COOKIE
+  exec_app "$@"
 }
 
 find_dotnet() {
@@ -166,8 +226,11 @@ start_daemon() {
   require_not_running
   prepare_tmp
   mkdir -p "${LOG_FILE%/*}"
+  ensure_cookie
+  run_hooks pre_start || exit 1
   find_dotnet
   app_environment
+  hand_over_cookie
   # The supervisor detaches (own session), owns the log files, and reports one line on fd 3 once
   # the app is ready or has died; reading that line is how we know when to return. Its own
   # stderr goes to the log, so a runtime that cannot start at all still explains why (log tail).
@@ -180,7 +243,10 @@ start_daemon() {
       "$DOTNET" exec --runtimeconfig "$RUNTIME_CONFIG" "$APP_DIR/$ENTRY" "$@" </dev/null 3>&1 1>/dev/null 2>>"$LOG_FILE" &)
   fi
   case $REPORT in
-    ready\ *) return 0 ;;
+    ready\ *)
+      run_hooks post_start || true
+      return 0
+      ;;
     timeout\ *)
       printf '%s did not report ready within %ss (pid %s); it keeps running\n' "$RELEASE_NAME" "${RELEASE_START_TIMEOUT:-60}" "${REPORT#timeout }" >&2
       log_tail
@@ -204,6 +270,7 @@ stop_system() {
     printf '%s is not running\n' "$RELEASE_NAME" >&2
     return 1
   fi
+  run_hooks pre_stop || true
   kill -TERM "$PID" 2>/dev/null || true
   _ticks=0
   _limit=$((RELEASE_STOP_TIMEOUT * 10))
@@ -218,6 +285,7 @@ stop_system() {
     _ticks=$((_ticks + 1))
   done
   rm -f "$PID_FILE"
+  run_hooks post_stop || true
 }
 
 [ $# -gt 0 ] || { usage; exit 1; }
@@ -225,11 +293,14 @@ COMMAND=$1
 shift
 
 case $COMMAND in
-  start)
+  start | console)
     require_not_running
     prepare_tmp
+    ensure_cookie
+    run_hooks pre_start || exit 1
     find_dotnet
     app_environment
+    hand_over_cookie
     write_pid_file $$
     exec_app "$@"
     ;;
@@ -257,10 +328,32 @@ case $COMMAND in
   version)
     printf '%s %s\n' "$RELEASE_NAME" "$RELEASE_VSN"
     ;;
+  ping)
+    run_tool ping
+    ;;
+  rpc)
+    run_tool rpc "$@"
+    ;;
+  remote)
+    run_tool remote
+    ;;
+  eval)
+    eval_expression "$@"
+    ;;
   help | -h | --help)
     usage
     ;;
   *)
+    # Custom commands (ReleaseCommand items): releases/VSN/commands/NAME.eval|.rpc|.sh
+    CUSTOM=$REL_VSN_DIR/commands/$COMMAND
+    case $COMMAND in */* | .*) CUSTOM=/nonexistent ;; esac
+    if [ -f "$CUSTOM.eval" ]; then
+      eval_expression "$(cat "$CUSTOM.eval")" "$@"
+    elif [ -f "$CUSTOM.rpc" ]; then
+      run_tool rpc "$(cat "$CUSTOM.rpc")"
+    elif [ -f "$CUSTOM.sh" ]; then
+      exec sh "$CUSTOM.sh" "$@"
+    fi
     usage
     fail "Unknown command: $COMMAND"
     ;;

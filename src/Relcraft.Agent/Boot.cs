@@ -1,20 +1,47 @@
-using System.Diagnostics;
 using System.Reflection;
+using Relcraft.Agent.Control;
 
 namespace Relcraft.Agent;
 
 /// <summary>
-/// Runs inside the app before Main. Whatever happens here must never take the app down:
-/// every failure is reported on stderr and ignored.
+/// Runs inside the app before Main, injected by bin/NAME through DOTNET_STARTUP_HOOKS.
+/// Order: boot configuration (which may stop the boot), then by command — eval evaluates and
+/// exits before Main; start/daemon/console get readiness, preloading and the control channel.
+/// Nothing here may take a healthy app down: unexpected failures are reported and ignored.
 /// </summary>
 internal static class Boot
 {
     public static void Initialize()
     {
+        if (Environment.GetEnvironmentVariable("RELEASE_ROOT") is not { Length: > 0 } root) return;
+        // The daemon supervisor inherits the launcher's environment; the agent belongs in the app only.
+        if (Assembly.GetEntryAssembly()?.GetName().Name == "Relcraft.Launcher") return;
+        var command = Environment.GetEnvironmentVariable("RELEASE_COMMAND") ?? "";
         try
         {
             PidFile.WriteIfRequested();
+            BootConfig.Apply(root);
+        }
+        catch (BootConfigException e)
+        {
+            Console.Error.WriteLine($"ERROR: {e.Message}");
+            Console.Error.Flush();
+            Environment.Exit(1);
+        }
+
+        // eval, and custom commands made of an Expression, evaluate instead of running Main.
+        if (Environment.GetEnvironmentVariable("RELCRAFT_EVAL") is not null)
+        {
+            Environment.Exit(EvalCommand.Run());
+            return;
+        }
+
+        try
+        {
             Readiness.Watch(Assembly.GetEntryAssembly());
+            if (Environment.GetEnvironmentVariable("RELEASE_MODE") == "embedded") Preload.AppAssemblies();
+            ControlServer.StartIfConfigured(root);
+            if (command == "console") ConsoleShell.Start();
         }
         catch (Exception e)
         {
@@ -50,5 +77,27 @@ public static class ProcessInfo
         }
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
+    }
+}
+
+/// <summary>Embedded mode: every assembly of the app is loaded before Main, so no request pays for it later.</summary>
+internal static class Preload
+{
+    public static void AppAssemblies()
+    {
+        foreach (var path in AppAssemblyPaths())
+        {
+            try { Assembly.Load(new AssemblyName(Path.GetFileNameWithoutExtension(path))); }
+            catch (Exception e) when (e is FileLoadException or BadImageFormatException or FileNotFoundException) { }
+        }
+    }
+
+    /// <summary>The app's own managed assemblies: the trusted platform assemblies under the app's directory.</summary>
+    public static IEnumerable<string> AppAssemblyPaths()
+    {
+        var baseDir = AppContext.BaseDirectory;
+        var tpa = AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "";
+        return tpa.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Where(p => p.StartsWith(baseDir, StringComparison.Ordinal));
     }
 }

@@ -6,23 +6,32 @@ using System.Text;
 namespace Relcraft.Agent;
 
 /// <summary>
-/// Tells whoever started the app (the daemon supervisor, or systemd with Type=notify) that it is
-/// ready, with the sd_notify protocol: a "READY=1" datagram to $NOTIFY_SOCKET.
-/// A Generic Host app is ready when its host raises ApplicationStarted — found through the
-/// "Microsoft.Extensions.Hosting" DiagnosticListener's HostBuilt event, so the app needs no code.
-/// Any other app is ready once the runtime has booted and Main is about to run.
+/// Watches for a Generic Host through the "Microsoft.Extensions.Hosting" DiagnosticListener's
+/// HostBuilt event — no code in the app — to learn two things: when the app is ready
+/// (ApplicationStarted) and how to stop it gracefully (StopApplication).
+/// Readiness is told with the sd_notify protocol: "READY=1" to $NOTIFY_SOCKET, which the daemon
+/// supervisor (or systemd with Type=notify) listens on. An app without a Generic Host has no
+/// such moment: it counts as ready once Main has run for RELEASE_READY_GRACE_MS (default 300)
+/// without the process exiting — so one that dies at once is reported as failed, not started.
 /// </summary>
 internal static class Readiness
 {
     private static string? _socket;
     private static int _sent;
+    private static object? _lifetime;
     private static IDisposable? _subscription;
+    private static Timer? _grace;
 
     public static void Watch(Assembly? entry)
     {
         _socket = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
-        if (string.IsNullOrEmpty(_socket)) return;
-        if (entry is null || !UsesGenericHost(entry)) { Notify(); return; }
+        if (entry is null || !UsesGenericHost(entry))
+        {
+            if (string.IsNullOrEmpty(_socket)) return;
+            var grace = int.TryParse(Environment.GetEnvironmentVariable("RELEASE_READY_GRACE_MS"), out var ms) && ms >= 0 ? ms : 300;
+            _grace = new Timer(_ => Notify(), null, grace, Timeout.Infinite);
+            return;
+        }
         _subscription = DiagnosticListener.AllListeners.Subscribe(new Observer<DiagnosticListener>(listener =>
         {
             if (listener.Name != "Microsoft.Extensions.Hosting") return;
@@ -37,14 +46,23 @@ internal static class Readiness
         entry.GetReferencedAssemblies().Any(a => a.Name is { } n &&
             (n.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal) || n.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal)));
 
+    /// <summary>Asks the host to shut down gracefully; false when there is no host to ask.</summary>
+    public static bool TryStopApplication()
+    {
+        var lifetime = _lifetime;
+        if (lifetime is null) return false;
+        lifetime.GetType().GetMethod("StopApplication")?.Invoke(lifetime, null);
+        return true;
+    }
+
     private static void OnHostBuilt(object host)
     {
         try
         {
             var services = host.GetType().GetProperty("Services")?.GetValue(host) as IServiceProvider;
             var lifetimeType = Type.GetType("Microsoft.Extensions.Hosting.IHostApplicationLifetime, Microsoft.Extensions.Hosting.Abstractions");
-            var lifetime = lifetimeType is null ? null : services?.GetService(lifetimeType);
-            if (lifetimeType?.GetProperty("ApplicationStarted")?.GetValue(lifetime) is CancellationToken started)
+            _lifetime = lifetimeType is null ? null : services?.GetService(lifetimeType);
+            if (lifetimeType?.GetProperty("ApplicationStarted")?.GetValue(_lifetime) is CancellationToken started)
                 started.Register(Notify);
             else
                 Notify();
@@ -58,7 +76,9 @@ internal static class Readiness
 
     private static void Notify()
     {
-        if (Interlocked.Exchange(ref _sent, 1) == 1 || _socket is null) return;
+        if (Interlocked.Exchange(ref _sent, 1) == 1 || string.IsNullOrEmpty(_socket)) return;
+        _grace?.Dispose();
+        _subscription?.Dispose();
         try
         {
             var address = _socket[0] == '@' ? "\0" + _socket[1..] : _socket;
@@ -69,7 +89,6 @@ internal static class Readiness
         {
             Console.Error.WriteLine($"relcraft agent: cannot notify {_socket}: {e.Message}");
         }
-        _subscription?.Dispose();
     }
 
     private sealed class Observer<T>(Action<T> onNext) : IObserver<T>

@@ -10,6 +10,9 @@ internal static class Program
             return args.FirstOrDefault() switch
             {
                 "supervise" => Supervisor.Run(args[1..]),
+                "ping" => Commands.Ping(),
+                "rpc" => Commands.Rpc(args[1..]),
+                "remote" => Commands.Remote(),
                 _ => Usage(),
             };
         }
@@ -17,6 +20,11 @@ internal static class Program
         {
             Console.Error.WriteLine(e.Message);
             return e.ExitCode;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+        {
+            Console.Error.WriteLine($"relcraft: {e.Message}");
+            return ExitCodes.Failed;
         }
     }
 

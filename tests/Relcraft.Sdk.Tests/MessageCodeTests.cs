@@ -55,6 +55,16 @@ public sealed class MessageCodeTests
     }
 
     [Fact]
+    public void Codes_raised_directly_by_the_targets_are_known_codes()
+    {
+        var codes = Messages().Select(m => CodePrefix.Match(m.Value).Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        var inTargets = Directory.EnumerateFiles(Path.Combine(RepoPaths.SdkDirectory, "build"))
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"RELCRAFT\d{4}").Select(m => m.Value))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Empty(inTargets.Except(codes));
+    }
+
+    [Fact]
     public void The_compiled_resources_match_the_source()
     {
         // What the task assembly logs at run time is the resx embedded under Relcraft.Sdk.Strings.

@@ -167,6 +167,20 @@ public sealed class ResolveReleaseRuntimeTests : IDisposable
     }
 
     [Fact]
+    public void PreferRuntimePacks_takes_the_packs_even_for_the_machine_RID()
+    {
+        var pack = RuntimePack("Microsoft.NETCore.App", "linux-x64", "10.0.3",
+            "runtimes/linux-x64/native/libhostfxr.so",
+            "runtimes/linux-x64/lib/net10.0/a.dll");
+        var task = Task(packs: pack);
+        task.PreferRuntimePacks = true;
+        AssertSucceeds(task);
+
+        Assert.Equal("apphost", task.LaunchMode);
+        Assert.Equal(["host/fxr/10.0.3/libhostfxr.so", "shared/Microsoft.NETCore.App/10.0.3/a.dll"], Files(task).Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Another_RID_without_a_runtime_pack_fails_with_1012()
     {
         var task = Task(rid: "linux-arm64");

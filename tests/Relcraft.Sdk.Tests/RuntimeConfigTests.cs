@@ -35,11 +35,11 @@ public sealed class RuntimeConfigTests : IDisposable
     public void Options_are_typed_bool_int_and_string()
     {
         var props = Merge(AppConfig, ("System.GC.Server", "true"), ("System.GC.HeapCount", "4"), ("System.GC.Name", "libclrgc.so"), ("X.Negative", "-2"), ("X.False", "False"))["runtimeOptions"]!["configProperties"]!;
-        Assert.Equal(true, props["System.GC.Server"]!.GetValue<bool>());
+        Assert.True(props["System.GC.Server"]!.GetValue<bool>());
         Assert.Equal(4L, props["System.GC.HeapCount"]!.GetValue<long>());
         Assert.Equal("libclrgc.so", props["System.GC.Name"]!.GetValue<string>());
         Assert.Equal(-2L, props["X.Negative"]!.GetValue<long>());
-        Assert.Equal(false, props["X.False"]!.GetValue<bool>());
+        Assert.False(props["X.False"]!.GetValue<bool>());
     }
 
     [Fact]
@@ -55,9 +55,9 @@ public sealed class RuntimeConfigTests : IDisposable
     {
         var doc = Merge(AppConfig, ("System.GC.Concurrent", "false"));
         var props = doc["runtimeOptions"]!["configProperties"]!.AsObject();
-        Assert.Equal(false, props["System.GC.Concurrent"]!.GetValue<bool>());
+        Assert.False(props["System.GC.Concurrent"]!.GetValue<bool>());
         Assert.Equal("yes", props["Keep.Me"]!.GetValue<string>());
-        Assert.Equal(false, props["System.Runtime.Serialization.EnableUnsafeBinaryFormatterSerialization"]!.GetValue<bool>());
+        Assert.False(props["System.Runtime.Serialization.EnableUnsafeBinaryFormatterSerialization"]!.GetValue<bool>());
         Assert.Equal("10.0.0", doc["runtimeOptions"]!["framework"]!["version"]!.GetValue<string>());
         Assert.Equal("net10.0", doc["runtimeOptions"]!["tfm"]!.GetValue<string>());
     }
@@ -66,7 +66,7 @@ public sealed class RuntimeConfigTests : IDisposable
     public void ConfigProperties_are_created_when_the_app_has_none()
     {
         var doc = Merge("""{ "runtimeOptions": { "tfm": "net10.0" } }""", ("System.GC.Server", "true"));
-        Assert.Equal(true, doc["runtimeOptions"]!["configProperties"]!["System.GC.Server"]!.GetValue<bool>());
+        Assert.True(doc["runtimeOptions"]!["configProperties"]!["System.GC.Server"]!.GetValue<bool>());
     }
 
     [Fact]

@@ -29,6 +29,12 @@ public sealed class AssembleRelease : RelcraftTask
     public ITaskItem[] Overlays { get; set; } = [];
     public ITaskItem[] EnvironmentVariables { get; set; } = [];
     public ITaskItem[] RuntimeOptions { get; set; } = [];
+    /// <summary>ReleaseHook items: scripts with Event metadata (pre_start, post_start, pre_stop, post_stop).</summary>
+    public ITaskItem[] Hooks { get; set; } = [];
+    /// <summary>ReleaseCommand items: NAME with Expression (eval), Rpc or Script metadata.</summary>
+    public ITaskItem[] Commands { get; set; } = [];
+    /// <summary>ReleaseConfigProvider items: types implementing Relcraft.Runtime.IReleaseConfigProvider.</summary>
+    public ITaskItem[] ConfigProviders { get; set; } = [];
     public string? ProjectDirectory { get; set; }
     /// <summary>Hash cache in obj/.</summary>
     public string? StateFile { get; set; }
@@ -83,6 +89,13 @@ public sealed class AssembleRelease : RelcraftTask
             if (!ReleaseNames.IsValidEnvName(variable.ItemSpec)) { Error("InvalidEnvName", variable.ItemSpec); continue; }
             env.Add(new(variable.ItemSpec, variable.GetMetadata("Value")));
         }
+        if (ConfigProviders.Length > 0)
+        {
+            var entryName = Path.GetFileNameWithoutExtension(EntryAssembly);
+            options.Add(new("Relcraft.ConfigProviders", string.Join(";", ConfigProviders.Select(p => p.ItemSpec.Contains(',') ? p.ItemSpec : $"{p.ItemSpec}, {entryName}"))));
+        }
+        AddHooks(plan, relDir);
+        AddCommands(plan, relDir);
         if (Log.HasLoggedErrors) return false;
 
         var runtimeConfigName = $"{Name}.runtimeconfig.json";
@@ -107,6 +120,51 @@ public sealed class AssembleRelease : RelcraftTask
             ? $"Release {Name}-{Version}: {outcome.Copied} files written, {outcome.Linked} kept, {outcome.Removed} removed."
             : $"Release {Name}-{Version} is up to date.");
         return !Log.HasLoggedErrors;
+    }
+
+    private static readonly string[] HookEvents = ["pre_start", "post_start", "pre_stop", "post_stop"];
+    private static readonly string[] BuiltInCommands = ["start", "console", "daemon", "stop", "restart", "pid", "status", "ping", "rpc", "remote", "eval", "version", "help", "install", "uninstall", "upgrade", "downgrade", "versions", "verify"];
+
+    /// <summary>releases/VSN/hooks/EVENT/NN-file: the launcher runs them in that order.</summary>
+    private void AddHooks(ReleasePlan plan, string relDir)
+    {
+        var projectDir = ProjectDirectory ?? Environment.CurrentDirectory;
+        var counts = new Dictionary<string, int>();
+        foreach (var hook in Hooks)
+        {
+            var evt = hook.GetMetadata("Event").Trim();
+            if (!HookEvents.Contains(evt)) { Error("UnknownHookEvent", hook.ItemSpec, evt); continue; }
+            var source = Path.GetFullPath(Path.Combine(projectDir, hook.ItemSpec));
+            if (!File.Exists(source)) { Error("HookMissing", hook.ItemSpec); continue; }
+            counts[evt] = counts.TryGetValue(evt, out var n) ? n + 1 : 1;
+            plan.Copy($"{relDir}/hooks/{evt}/{counts[evt]:00}-{Path.GetFileName(source)}", source, ReleasePlan.Executable);
+        }
+    }
+
+    /// <summary>releases/VSN/commands/NAME.eval|.rpc|.sh: the launcher's custom commands.</summary>
+    private void AddCommands(ReleasePlan plan, string relDir)
+    {
+        var projectDir = ProjectDirectory ?? Environment.CurrentDirectory;
+        foreach (var command in Commands)
+        {
+            var name = command.ItemSpec;
+            var kinds = new[] { ("eval", command.GetMetadata("Expression")), ("rpc", command.GetMetadata("Rpc")), ("sh", command.GetMetadata("Script")) }
+                .Where(k => k.Item2.Trim().Length > 0).ToList();
+            if (!ReleaseNames.IsValidName(name)) { Error("BadCommand", name, "the name is not allowed."); continue; }
+            if (BuiltInCommands.Contains(name)) { Error("BadCommand", name, "it is a built-in command."); continue; }
+            if (kinds.Count != 1) { Error("BadCommand", name, $"it has {kinds.Count} of Expression, Rpc and Script."); continue; }
+            var (kind, value) = kinds[0];
+            if (kind == "sh")
+            {
+                var script = Path.GetFullPath(Path.Combine(projectDir, value.Trim()));
+                if (!File.Exists(script)) { Error("BadCommand", name, $"its Script '{value}' does not exist."); continue; }
+                plan.Copy($"{relDir}/commands/{name}.sh", script, ReleasePlan.Executable);
+            }
+            else
+            {
+                plan.Write($"{relDir}/commands/{name}.{kind}", Utf8(value.Trim() + "\n"));
+            }
+        }
     }
 
     private bool RenderTemplates(ReleasePlan plan, string relDir, List<KeyValuePair<string, string>> env)

@@ -204,6 +204,8 @@ public sealed class ResolveRelease : RelcraftTask
 
     private string FullDirectory(string path)
     {
+        // MSBuild hands over "bin\" as it is when the folder does not exist yet; on Unix that is not a separator.
+        if (System.IO.Path.DirectorySeparatorChar == '/') path = path.Replace('\\', '/');
         var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(ProjectDirectory, path));
         return full.EndsWith("/", StringComparison.Ordinal) || full.EndsWith("\\", StringComparison.Ordinal) ? full : full + System.IO.Path.DirectorySeparatorChar;
     }

@@ -32,10 +32,18 @@ public sealed class PackedSdk : IDisposable
         Feed = Path.Combine(WorkRoot, "feed");
         Directory.CreateDirectory(Feed);
 
-        ProcessRunner.Run("dotnet", ["pack", "-c", "Release", "-o", Feed, $"-p:Version={Version}"],
-            RepoRoot, timeout: TimeSpan.FromMinutes(10)).ShouldSucceed();
         PackagePath = Path.Combine(Feed, $"Relcraft.Sdk.{Version}.nupkg");
-        Assert.True(File.Exists(PackagePath), $"dotnet pack did not write {PackagePath}");
+        try
+        {
+            ProcessRunner.Run("dotnet", ["pack", "-c", "Release", "-o", Feed, $"-p:Version={Version}"],
+                RepoRoot, timeout: TimeSpan.FromMinutes(10)).ShouldSucceed();
+            Assert.True(File.Exists(PackagePath), $"dotnet pack did not write {PackagePath}");
+        }
+        catch
+        {
+            Dispose(); // xunit does not dispose a fixture whose constructor threw
+            throw;
+        }
     }
 
     private static string FindRepoRoot()

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Daemon start time and memory: `bin/kv daemon` N times.
+
+Usage: daemon_rss.py --launcher REL/bin/kv --runs N --json OUT.json
+
+Each run: pick a free port, time `Kv__Port=PORT PORT=PORT bin/kv daemon` until it returns, read the app's pid
+with `bin/kv pid` and its parent (the supervisor), do one `CREATE x` round trip, read VmRSS of both
+from /proc/PID/status, then `bin/kv stop`. If either process is still there afterwards it is killed
+by pid (only after checking that /proc/PID/cmdline still mentions the release directory).
+"""
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from first_answer import ask, free_port, percentile, vm_rss_kib  # noqa: E402
+
+PIDS = []  # (pid, release dir) of processes started through the launcher, for cleanup
+
+
+def ppid_of(pid):
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def ours(pid, release_dir):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return release_dir.encode() in f.read()
+    except OSError:
+        return False
+
+
+def reap(launcher, release_dir):
+    subprocess.run([launcher, "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    deadline = time.monotonic() + 10
+    for pid in PIDS:
+        while ours(pid, release_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if ours(pid, release_dir):
+            os.kill(pid, signal.SIGKILL)
+    PIDS.clear()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--launcher", required=True)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--json", required=True)
+    args = ap.parse_args()
+    launcher = os.path.realpath(args.launcher)
+    release_dir = os.path.dirname(os.path.dirname(launcher))
+
+    def on_signal(signum, _frame):
+        reap(launcher, release_dir)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    daemon_times, app_rss, sup_rss = [], [], []
+    try:
+        for i in range(args.runs):
+            port = free_port()
+            env = dict(os.environ, Kv__Port=str(port), PORT=str(port))
+            env.pop("NOTIFY_SOCKET", None)
+            t0 = time.perf_counter()
+            subprocess.run([launcher, "daemon"], env=env, check=True, stdin=subprocess.DEVNULL)
+            daemon_times.append(time.perf_counter() - t0)
+            pid = int(subprocess.run([launcher, "pid"], check=True, capture_output=True, text=True).stdout.strip())
+            sup = ppid_of(pid)
+            PIDS.extend([pid, sup] if ours(sup, release_dir) else [pid])
+            deadline = time.monotonic() + 30
+            while not ask(port):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"daemon on port {port} never answered")
+                time.sleep(0.005)
+            app_rss.append(vm_rss_kib(pid))
+            if ours(sup, release_dir):
+                sup_rss.append(vm_rss_kib(sup))
+            reap(launcher, release_dir)
+            print(f"  daemon {i + 1}/{args.runs}: {daemon_times[-1] * 1000:.0f} ms, app {app_rss[-1] / 1024:.1f} MiB, "
+                  f"supervisor {(sup_rss[-1] / 1024) if sup_rss else 0:.1f} MiB", flush=True)
+    finally:
+        reap(launcher, release_dir)
+
+    with open(args.json, "w", encoding="utf-8") as f:
+        json.dump({
+            "daemon_times": daemon_times,
+            "daemon_median": statistics.median(daemon_times),
+            "daemon_p90": percentile(daemon_times, 90),
+            "app_rss_kib": app_rss,
+            "app_rss_median_kib": statistics.median(app_rss),
+            "supervisor_rss_kib": sup_rss,
+            "supervisor_rss_median_kib": statistics.median(sup_rss) if sup_rss else 0,
+        }, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Relcraft.Agent.Control;
+
+/// <summary>
+/// The control channel's wire format, shared by the agent (server, inside the app) and
+/// Relcraft.Launcher (client). Frames are [u32 big-endian length][u8 type][payload], the length
+/// counting type + payload and capped, so a malformed or hostile peer costs one closed connection.
+///
+/// Handshake (the cookie never crosses the socket):
+///   server → Hello    magic "RELCRAFT" + version byte + 32-byte server nonce
+///   client → Auth     32-byte client nonce + HMAC-SHA256(cookie, "client" | server nonce | client nonce)
+///   server → AuthOk   HMAC-SHA256(cookie, "server" | client nonce | server nonce)   (or Error, then close)
+/// </summary>
+public static class Protocol
+{
+    public const byte Version = 1;
+    public const int MaxFrame = 1 << 20;
+    public const int NonceLength = 32;
+    public static readonly byte[] Magic = "RELCRAFT"u8.ToArray();
+
+    public enum Frame : byte
+    {
+        Hello = 0x01, Auth = 0x02, AuthOk = 0x03,
+        Ping = 0x10, Pid = 0x11, Stop = 0x12, Rpc = 0x13, RemoteSubmit = 0x15,
+        Pong = 0x20, Output = 0x22, Result = 0x23,
+        Error = 0x7F,
+    }
+
+    /// <summary>How an evaluation ended; also the client's exit code family.</summary>
+    public enum Status : byte { Ok = 0, Exception = 1, CompileError = 2, Incomplete = 3, Refused = 4 }
+
+    public static async Task WriteAsync(Stream stream, Frame type, ReadOnlyMemory<byte> payload, CancellationToken token = default)
+    {
+        var header = new byte[5];
+        BinaryPrimitives.WriteUInt32BigEndian(header, (uint)(payload.Length + 1));
+        header[4] = (byte)type;
+        await stream.WriteAsync(header, token).ConfigureAwait(false);
+        if (payload.Length > 0) await stream.WriteAsync(payload, token).ConfigureAwait(false);
+        await stream.FlushAsync(token).ConfigureAwait(false);
+    }
+
+    public static Task WriteAsync(Stream stream, Frame type, string text, CancellationToken token = default) =>
+        WriteAsync(stream, type, Encoding.UTF8.GetBytes(text), token);
+
+    /// <summary>Reads one frame; null at a clean end of stream. Throws <see cref="ProtocolException"/> on anything malformed.</summary>
+    public static async Task<(Frame Type, byte[] Payload)?> ReadAsync(Stream stream, CancellationToken token = default)
+    {
+        var header = new byte[5];
+        var got = await ReadExactlyOrEndAsync(stream, header, token).ConfigureAwait(false);
+        if (got == 0) return null;
+        if (got < header.Length) throw new ProtocolException("truncated frame header");
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (length < 1 || length > MaxFrame) throw new ProtocolException($"frame length {length} out of range");
+        var payload = new byte[length - 1];
+        if (await ReadExactlyOrEndAsync(stream, payload, token).ConfigureAwait(false) < payload.Length) throw new ProtocolException("truncated frame");
+        return ((Frame)header[4], payload);
+    }
+
+    private static async Task<int> ReadExactlyOrEndAsync(Stream stream, byte[] buffer, CancellationToken token)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(total), token).ConfigureAwait(false);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    public static byte[] Proof(byte[] cookie, string role, byte[] first, byte[] second)
+    {
+        using var hmac = new HMACSHA256(cookie);
+        var role8 = Encoding.ASCII.GetBytes(role);
+        var data = new byte[role8.Length + first.Length + second.Length];
+        role8.CopyTo(data, 0);
+        first.CopyTo(data, role8.Length);
+        second.CopyTo(data, role8.Length + first.Length);
+        return hmac.ComputeHash(data);
+    }
+
+    /// <summary>The cookie as bytes: RELEASE_COOKIE if set, else releases/COOKIE (trimmed).</summary>
+    public static byte[] ReadCookie(string releaseRoot, string? fromEnvironment)
+    {
+        var text = !string.IsNullOrEmpty(fromEnvironment) ? fromEnvironment : File.ReadAllText(Path.Combine(releaseRoot, "releases", "COOKIE"));
+        return Encoding.UTF8.GetBytes(text.Trim());
+    }
+
+    /// <summary>RELEASE_TMP/control/NODE.sock: the directory is 0700, the socket 0600.</summary>
+    public static string SocketPath(string releaseTmp, string node) => Path.Combine(releaseTmp, "control", node + ".sock");
+
+    /// <summary>An Output frame: one byte for the stream (1 stdout, 2 stderr), then UTF-8 text.</summary>
+    public static byte[] OutputPayload(int stream, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var payload = new byte[bytes.Length + 1];
+        payload[0] = (byte)stream;
+        bytes.CopyTo(payload, 1);
+        return payload;
+    }
+
+    /// <summary>A Result frame: one status byte, then UTF-8 text (the value, or the error).</summary>
+    public static byte[] ResultPayload(Status status, string? text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text ?? "");
+        var payload = new byte[bytes.Length + 1];
+        payload[0] = (byte)status;
+        bytes.CopyTo(payload, 1);
+        return payload;
+    }
+}
+
+public sealed class ProtocolException(string message) : Exception(message);

@@ -1,0 +1,133 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Relcraft.Agent.Control;
+
+namespace Relcraft.Launcher;
+
+/// <summary>
+/// bin/NAME ping | rpc | remote: connects to the running system's control socket, proves it
+/// knows the cookie (and checks the system does too), then sends requests.
+/// </summary>
+internal sealed class ControlClient : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+
+    private ControlClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
+
+    public static ControlClient Connect()
+    {
+        var root = Required("RELEASE_ROOT");
+        var tmp = Required("RELEASE_TMP");
+        var node = Required("RELEASE_NODE");
+        var name = Environment.GetEnvironmentVariable("RELEASE_NAME") ?? node;
+        var path = Protocol.SocketPath(tmp, node);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try { socket.Connect(new UnixDomainSocketEndPoint(path)); }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
+        {
+            socket.Dispose();
+            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            socket.Dispose();
+            throw new LauncherException($"permission denied on {path}: run as the user that started {name}", ExitCodes.AuthenticationFailed);
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
+        }
+        var client = new ControlClient(socket);
+        try
+        {
+            client.Authenticate(Protocol.ReadCookie(root, Environment.GetEnvironmentVariable("RELEASE_COOKIE")));
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+        return client;
+    }
+
+    private void Authenticate(byte[] cookie)
+    {
+        var hello = Read();
+        if (hello.Type != Protocol.Frame.Hello || hello.Payload.Length != Protocol.Magic.Length + 1 + Protocol.NonceLength ||
+            !hello.Payload.AsSpan(0, Protocol.Magic.Length).SequenceEqual(Protocol.Magic))
+            throw new LauncherException("the control socket does not speak the Relcraft protocol", ExitCodes.ProtocolError);
+        if (hello.Payload[Protocol.Magic.Length] != Protocol.Version)
+            throw new LauncherException($"the running system speaks control protocol {hello.Payload[Protocol.Magic.Length]}, this launcher {Protocol.Version}", ExitCodes.ProtocolError);
+        var serverNonce = hello.Payload[(Protocol.Magic.Length + 1)..];
+        var clientNonce = RandomNumberGenerator.GetBytes(Protocol.NonceLength);
+        Send(Protocol.Frame.Auth, [.. clientNonce, .. Protocol.Proof(cookie, "client", serverNonce, clientNonce)]);
+        var answer = Read();
+        if (answer.Type == Protocol.Frame.Error || answer.Type != Protocol.Frame.AuthOk ||
+            !CryptographicOperations.FixedTimeEquals(answer.Payload, Protocol.Proof(cookie, "server", clientNonce, serverNonce)))
+            throw new LauncherException("authentication failed: the cookie does not match the running system's (releases/COOKIE or RELEASE_COOKIE)", ExitCodes.AuthenticationFailed);
+    }
+
+    public string Ping()
+    {
+        Send(Protocol.Frame.Ping, []);
+        var pong = Read();
+        return Encoding.UTF8.GetString(pong.Payload);
+    }
+
+    /// <summary>Sends code for evaluation and waits for its result, at most <paramref name="timeout"/>.</summary>
+    public (Protocol.Status Status, string? Text) Evaluate(Protocol.Frame kind, string code, bool verbose, TimeSpan timeout)
+    {
+        Send(kind, [(byte)(verbose ? 1 : 0), .. Encoding.UTF8.GetBytes(code)]);
+        var read = Task.Run(() => Protocol.ReadAsync(_stream));
+        if (!read.Wait(timeout)) throw new LauncherException($"rpc timed out after {timeout.TotalSeconds:0.#}s (RELEASE_RPC_TIMEOUT); the expression may still be running", ExitCodes.TimedOut);
+        var frame = read.Result ?? throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError);
+        if (frame.Type != Protocol.Frame.Result || frame.Payload.Length < 1)
+            throw new LauncherException("unexpected answer from the running system", ExitCodes.ProtocolError);
+        return ((Protocol.Status)frame.Payload[0], Encoding.UTF8.GetString(frame.Payload, 1, frame.Payload.Length - 1) is { Length: > 0 } t ? t : null);
+    }
+
+    private void Send(Protocol.Frame type, byte[] payload)
+    {
+        try { Protocol.WriteAsync(_stream, type, payload).GetAwaiter().GetResult(); }
+        catch (IOException) { throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError); }
+    }
+
+    private (Protocol.Frame Type, byte[] Payload) Read()
+    {
+        try
+        {
+            return Protocol.ReadAsync(_stream).GetAwaiter().GetResult()
+                ?? throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError);
+        }
+        catch (ProtocolException e) { throw new LauncherException($"protocol error: {e.Message}", ExitCodes.ProtocolError); }
+        catch (IOException) { throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError); }
+    }
+
+    private static string Required(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : throw new LauncherException($"{name} is not set: run this through bin/NAME", ExitCodes.Usage);
+
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _socket.Dispose();
+    }
+}
+
+/// <summary>The launcher's exit codes (documented in the README).</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+    public const int NotRunning = 3;
+    public const int AuthenticationFailed = 4;
+    public const int TimedOut = 5;
+    public const int ProtocolError = 6;
+}
