@@ -151,6 +151,7 @@ run_hooks() {
 
 # run_tool ARGS: Relcraft.Launcher (ping, rpc, remote) on the release's runtime.
 run_tool() {
+  require_agent "$1"
   find_dotnet
   if [ "$RUNTIME_MODE" = apphost ]; then
     exec "$TOOLS_DIR/Relcraft.Launcher" "$@"
@@ -161,6 +162,7 @@ run_tool() {
 # eval_expression EXPR ARGS: a fresh app process; the agent evaluates EXPR before Main and exits.
 eval_expression() {
   [ $# -ge 1 ] || { usage; fail "eval needs an expression"; }
+  require_agent eval
   RELCRAFT_EVAL=$1
   export RELCRAFT_EVAL
   shift
@@ -195,9 +197,26 @@ find_dotnet() {
 
 # app_environment: what every process of the app sees besides RELEASE_*.
 app_environment() {
+  if hooks_disabled; then
+    # No agent can run: the supervisor falls back to "alive after a grace period" for readiness.
+    RELCRAFT_NO_AGENT=1
+    export RELCRAFT_NO_AGENT
+    return 0
+  fi
   if [ -f "$TOOLS_DIR/Relcraft.Agent.dll" ]; then
     DOTNET_STARTUP_HOOKS=$TOOLS_DIR/Relcraft.Agent.dll${DOTNET_STARTUP_HOOKS:+:$DOTNET_STARTUP_HOOKS}
     export DOTNET_STARTUP_HOOKS
+  fi
+}
+
+# hooks_disabled: the app turned startup hooks off, so the agent (control channel, boot config) cannot load.
+hooks_disabled() {
+  grep -q '"System.StartupHookProvider.IsSupported": *false' "$RUNTIME_CONFIG" 2>/dev/null
+}
+
+require_agent() {
+  if hooks_disabled; then
+    fail "$1 needs the Relcraft agent, but this app disables startup hooks (System.StartupHookProvider.IsSupported=false in $RUNTIME_CONFIG)"
   fi
 }
 
@@ -294,6 +313,7 @@ shift
 
 case $COMMAND in
   start | console)
+    [ "$COMMAND" = start ] || require_agent console
     require_not_running
     prepare_tmp
     ensure_cookie

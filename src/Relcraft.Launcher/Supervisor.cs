@@ -54,7 +54,10 @@ internal static class Supervisor
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Forward(app); });
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
 
-        var ready = WaitForReady(notify);
+        // An app that disables startup hooks has no agent to say READY=1: alive after the grace period will do.
+        var ready = Environment.GetEnvironmentVariable("RELCRAFT_NO_AGENT") == "1"
+            ? Task.Delay(TimeSpan.FromMilliseconds(EnvLong("RELEASE_READY_GRACE_MS", 300))).ContinueWith(_ => !app.HasExited)
+            : WaitForReady(notify);
         var exited = app.WaitForExitAsync();
         var first = Task.WaitAny([ready, exited], timeout);
         string report;
