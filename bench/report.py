@@ -145,6 +145,11 @@ def main():
     w("")
     w("Further numbers (no targets):")
     w("")
+    def cpu(r):
+        return r["user"] + r["system"]
+    w(f"* CPU time (user + system, mean; steadier than wall time when the machine is busy): cold release "
+      f"{secs(cpu(rel_cold))} vs self-contained {secs(cpu(sc_cold))} ({cpu(rel_cold) / cpu(sc_cold):.2f}×); "
+      f"no-change release {secs(cpu(rel_warm))} vs self-contained {secs(cpu(sc_warm))} ({cpu(rel_warm) / cpu(sc_warm):.2f}×).")
     w(f"* `bin/kv daemon` until it returns (the supervisor waits for the app's READY=1): median "
       f"{ms(daemon['daemon_median'])}, p90 {ms(daemon['daemon_p90'])} over {len(daemon['daemon_times'])} starts.")
     w(f"* RSS right after the first answer, median: foreground `bin/kv start` {fa_rel['rss_median_kib'] / 1024:.1f} MiB, "

@@ -39,7 +39,7 @@ public sealed class TarRelease : RelcraftTask
         try
         {
             using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write))
-            using (var gzip = new GZipStream(output, CompressionLevel.SmallestSize))
+            using (var gzip = new GZipStream(output, CompressionLevel.Optimal))
             using (var tar = new TarWriter(gzip, TarEntryFormat.Gnu, leaveOpen: false))
             {
                 foreach (var entry in Entries(root))
