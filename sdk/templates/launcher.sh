@@ -161,7 +161,11 @@ run_tool() {
 
 # eval_expression EXPR ARGS: a fresh app process; the agent evaluates EXPR before Main and exits.
 eval_expression() {
-  [ $# -ge 1 ] || { usage; fail "eval needs an expression"; }
+  if [ $# -lt 1 ]; then
+    usage
+    printf 'eval needs an expression\n' >&2
+    exit 2
+  fi
   require_agent eval
   RELCRAFT_EVAL=$1
   export RELCRAFT_EVAL

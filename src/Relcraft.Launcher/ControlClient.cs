@@ -28,7 +28,16 @@ internal sealed class ControlClient : IDisposable
         var name = Environment.GetEnvironmentVariable("RELEASE_NAME") ?? node;
         var path = Protocol.SocketPath(tmp, node);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try { socket.Connect(new UnixDomainSocketEndPoint(path)); }
+        try
+        {
+            var endpoint = Protocol.EndPoint(path, out var directory);
+            using (directory) socket.Connect(endpoint);
+        }
+        catch (IOException)
+        {
+            socket.Dispose();
+            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
+        }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
         {
             socket.Dispose();

@@ -21,7 +21,7 @@ internal static class Program
             Console.Error.WriteLine(e.Message);
             return e.ExitCode;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException or ArgumentException)
         {
             Console.Error.WriteLine($"relcraft: {e.Message}");
             return ExitCodes.Failed;

@@ -15,6 +15,7 @@ internal static class ControlServer
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
     private static byte[] _cookie = [];
     private static string? _path;
+    private static IDisposable? _directory; // keeps /proc/self/fd/N valid for a long socket path
 
     public static void StartIfConfigured(string root)
     {
@@ -40,7 +41,7 @@ internal static class ControlServer
             File.Delete(path);
         }
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Bind(Protocol.EndPoint(path, out _directory));
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         listener.Listen(16);
         _path = path;
@@ -67,7 +68,8 @@ internal static class ControlServer
         try
         {
             using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            probe.Connect(new UnixDomainSocketEndPoint(path));
+            var endpoint = Protocol.EndPoint(path, out var directory);
+            using (directory) probe.Connect(endpoint);
             return true;
         }
         catch (SocketException) { return false; }

@@ -100,10 +100,16 @@ internal sealed class StaticCall
         return result;
     }
 
+    /// <summary>
+    /// Loaded assemblies first, with "System." tried too (scripts have `using System`), so
+    /// `Math.Max(1, 2)` never loads the app; then the app's own assemblies, loading them as needed.
+    /// </summary>
     private static Type? FindType(string name)
     {
-        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
-            if (assembly.GetType(name) is { } t) return t;
+        foreach (var candidate in new[] { name, "System." + name })
+            foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+                if (assembly.GetType(candidate) is { } t) return t;
+        if (!name.Contains('.')) return null;
         foreach (var path in Preload.AppAssemblyPaths())
         {
             try
