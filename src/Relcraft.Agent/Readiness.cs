@@ -11,7 +11,7 @@ namespace Relcraft.Agent;
 /// (ApplicationStarted) and how to stop it gracefully (StopApplication).
 /// Readiness is told with the sd_notify protocol: "READY=1" to $NOTIFY_SOCKET, which the daemon
 /// supervisor (or systemd with Type=notify) listens on. An app without a Generic Host has no
-/// such moment: it counts as ready once Main has run for RELEASE_READY_GRACE_MS (default 300)
+/// such moment: it counts as ready once Main has run for RELEASE_READY_GRACE_MS (default 500)
 /// without the process exiting — so one that dies at once is reported as failed, not started.
 /// </summary>
 internal static class Readiness
@@ -28,7 +28,7 @@ internal static class Readiness
         if (entry is null || !UsesGenericHost(entry))
         {
             if (string.IsNullOrEmpty(_socket)) return;
-            var grace = int.TryParse(Environment.GetEnvironmentVariable("RELEASE_READY_GRACE_MS"), out var ms) && ms >= 0 ? ms : 300;
+            var grace = int.TryParse(Environment.GetEnvironmentVariable("RELEASE_READY_GRACE_MS"), out var ms) && ms >= 0 ? ms : 500;
             _grace = new Timer(_ => Notify(), null, grace, Timeout.Infinite);
             return;
         }

@@ -56,7 +56,7 @@ internal static class Supervisor
 
         // An app that disables startup hooks has no agent to say READY=1: alive after the grace period will do.
         var ready = Environment.GetEnvironmentVariable("RELCRAFT_NO_AGENT") == "1"
-            ? Task.Delay(TimeSpan.FromMilliseconds(EnvLong("RELEASE_READY_GRACE_MS", 300))).ContinueWith(_ => !app.HasExited)
+            ? Task.Delay(TimeSpan.FromMilliseconds(EnvLong("RELEASE_READY_GRACE_MS", 500))).ContinueWith(_ => !app.HasExited)
             : WaitForReady(notify);
         var exited = app.WaitForExitAsync();
         var first = Task.WaitAny([ready, exited], timeout);
