@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Daemon start time and memory: `bin/kv daemon` N times.
+"""Daemon start time, memory and the first rpc: `bin/kv daemon` N times.
 
-Usage: daemon_rss.py --launcher REL/bin/kv --runs N --json OUT.json
+Usage: daemon_rss.py --launcher REL/bin/kv --runs N --rpc EXPR --json OUT.json
 
 Each run: pick a free port, time `Kv__Port=PORT PORT=PORT bin/kv daemon` until it returns, read the app's pid
 with `bin/kv pid` and its parent (the supervisor), do one `CREATE x` round trip, read VmRSS of both
-from /proc/PID/status, then `bin/kv stop`. If either process is still there afterwards it is killed
-by pid (only after checking that /proc/PID/cmdline still mentions the release directory).
+from /proc/PID/status; then time `bin/kv rpc EXPR` twice (the first one loads Roslyn into the fresh
+daemon and compiles; the second is warm), read the app's VmRSS again, then `bin/kv stop`. If either
+process is still there afterwards it is killed by pid (only after checking that /proc/PID/cmdline
+still mentions the release directory).
 """
 import argparse
 import json
@@ -51,6 +53,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--rpc", required=True, help="the C# expression for bin/kv rpc")
     ap.add_argument("--json", required=True)
     args = ap.parse_args()
     launcher = os.path.realpath(args.launcher)
@@ -64,6 +67,15 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     daemon_times, app_rss, sup_rss = [], [], []
+    rpc_first, rpc_second, rss_after_rpc, rpc_output = [], [], [], None
+
+    def rpc():
+        t0 = time.perf_counter()
+        r = subprocess.run([launcher, "rpc", args.rpc], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise RuntimeError(f"bin/kv rpc {args.rpc!r} exited {r.returncode}: {r.stderr.strip()}")
+        return elapsed, r.stdout.strip()
     try:
         for i in range(args.runs):
             port = free_port()
@@ -83,9 +95,14 @@ def main():
             app_rss.append(vm_rss_kib(pid))
             if ours(sup, release_dir):
                 sup_rss.append(vm_rss_kib(sup))
+            elapsed, rpc_output = rpc()
+            rpc_first.append(elapsed)
+            rpc_second.append(rpc()[0])
+            rss_after_rpc.append(vm_rss_kib(pid))
             reap(launcher, release_dir)
             print(f"  daemon {i + 1}/{args.runs}: {daemon_times[-1] * 1000:.0f} ms, app {app_rss[-1] / 1024:.1f} MiB, "
-                  f"supervisor {(sup_rss[-1] / 1024) if sup_rss else 0:.1f} MiB", flush=True)
+                  f"supervisor {(sup_rss[-1] / 1024) if sup_rss else 0:.1f} MiB; first rpc {rpc_first[-1] * 1000:.0f} ms, "
+                  f"second {rpc_second[-1] * 1000:.0f} ms, app then {rss_after_rpc[-1] / 1024:.1f} MiB", flush=True)
     finally:
         reap(launcher, release_dir)
 
@@ -98,6 +115,14 @@ def main():
             "app_rss_median_kib": statistics.median(app_rss),
             "supervisor_rss_kib": sup_rss,
             "supervisor_rss_median_kib": statistics.median(sup_rss) if sup_rss else 0,
+            "rpc_expression": args.rpc,
+            "rpc_output": rpc_output,
+            "rpc_first": rpc_first,
+            "rpc_first_median": statistics.median(rpc_first),
+            "rpc_second": rpc_second,
+            "rpc_second_median": statistics.median(rpc_second),
+            "app_rss_after_rpc_kib": rss_after_rpc,
+            "app_rss_after_rpc_median_kib": statistics.median(rss_after_rpc),
         }, f, indent=2)
 
 

@@ -3,7 +3,9 @@
 
 Usage:
   first_answer.py --runs N --json OUT.json \
-      --variant 'LABEL|CWD|ARG0 ARG1 ...' [--variant ...]
+      --variant 'LABEL|CWD|[NAME=VALUE ...] ARG0 ARG1 ...' [--variant ...]
+
+Leading NAME=VALUE words of a variant's command are added to its environment (like env(1)).
 
 For every run and every variant (interleaved: a, b, c, a, b, c, ... so that noise from other
 work on the machine hits every variant alike) this:
@@ -18,6 +20,7 @@ Only processes this script started are ever signalled.
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -77,16 +80,32 @@ def stop(proc):
             proc.wait()
 
 
-def measure(cwd, argv):
-    global CURRENT
-    port = free_port()
+def parse_command(cmd):
+    """'A=1 B=2 prog arg' -> ({'A': '1', 'B': '2'}, ['prog', 'arg'])."""
+    words = cmd.split()
+    env = {}
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", words[0]):
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
+    return env, words
+
+
+def start(cwd, argv, extra_env, port):
+    """Starts argv with Kv__Port/PORT=port (+ extra_env), output to /dev/null."""
     env = dict(os.environ)
+    env.update(extra_env)
     env["Kv__Port"] = str(port)
     env["PORT"] = str(port)  # for a rel/runtime.json that reads ${PORT}
     env.pop("NOTIFY_SOCKET", None)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure(cwd, argv, extra_env):
+    global CURRENT
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = start(cwd, argv, extra_env, port)
     CURRENT = proc
     try:
         while True:
@@ -128,13 +147,14 @@ def main():
     variants = []
     for v in args.variant:
         label, cwd, cmd = v.split("|", 2)
-        variants.append((label, cwd, cmd.split()))
-    times = {label: [] for label, _, _ in variants}
-    rss = {label: [] for label, _, _ in variants}
+        extra_env, argv = parse_command(cmd)
+        variants.append((label, cwd, argv, extra_env))
+    times = {v[0]: [] for v in variants}
+    rss = {v[0]: [] for v in variants}
 
     for i in range(args.runs + 1):
-        for label, cwd, argv in variants:
-            elapsed, kib = measure(cwd, argv)
+        for label, cwd, argv, extra_env in variants:
+            elapsed, kib = measure(cwd, argv, extra_env)
             if i == 0:
                 continue  # warm-up round
             times[label].append(elapsed)
@@ -142,13 +162,13 @@ def main():
                 rss[label].append(kib)
         if i > 0:
             print(f"  round {i}/{args.runs}: " + ", ".join(
-                f"{label} {times[label][-1] * 1000:.0f} ms" for label, _, _ in variants), flush=True)
+                f"{v[0]} {times[v[0]][-1] * 1000:.0f} ms" for v in variants), flush=True)
 
     out = {}
-    for label, cwd, argv in variants:
+    for label, cwd, argv, extra_env in variants:
         t = times[label]
         out[label] = {
-            "command": " ".join(argv),
+            "command": " ".join([f"{k}={v}" for k, v in extra_env.items()] + argv),
             "cwd": cwd,
             "runs": len(t),
             "times": t,

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # bench/run.sh: Relcraft's benchmark. One command does everything and writes docs/benchmarks.md:
 #   1. packs the SDK into artifacts/packages (like build/run-sample.sh) and drops the cached copy,
-#   2. copies samples/Kv + samples/Kv.Storage into a temporary work directory (three copies: release,
-#      self-contained, framework-dependent), so the repository's bin/ and obj/ are never touched,
-#   3. times cold and no-change assembly against a plain self-contained publish (hyperfine),
-#   4. times the launcher's cheap commands (version, pid, status) with hyperfine,
-#   5. times start -> first answer (CREATE x -> OK) for bin/kv start, dotnet Kv.dll and ./Kv,
-#   6. measures sizes (release dir, self-contained publish, tarball) and 7. memory (VmRSS),
+#   2. copies samples/Kv + samples/Kv.Storage into a temporary work directory (five copies: release,
+#      release without ReadyToRun, self-contained, self-contained ReadyToRun, framework-dependent),
+#      so the repository's bin/ and obj/ are never touched,
+#   3. times cold and no-change assembly of the `foo` release (no tar step) against a plain
+#      self-contained publish, with and without ReadyToRun on either side (hyperfine), and the
+#      `kv` release's tar step on its own,
+#   4. measures sizes (release dir with and without Roslyn, self-contained publish, tarball),
+#   5. times the launcher's cheap commands (version, pid, status) and the control channel
+#      (ping, rpc, eval) with hyperfine,
+#   6. times start -> first answer (CREATE x -> OK) and reads VmRSS for bin/kv start (embedded and
+#      interactive), dotnet Kv.dll and ./Kv; then the first request after boot on its own,
+#   7. starts fresh daemons to time their first rpc (Roslyn load + compile) and read VmRSS,
 #   8. compares everything with the targets from the issue (PASS/MISS), and
 #   9. stops every process it started and deletes the work directory (trap), however it ends.
 #
-# Knobs (environment): COLD_RUNS (5) WARM_RUNS (10) LAUNCHER_RUNS (40) START_RUNS (20) DAEMON_RUNS (7)
-#                      BENCH_OUTPUT (docs/benchmarks.md)
+# Knobs (environment): COLD_RUNS (5) WARM_RUNS (10) TAR_RUNS (3) LAUNCHER_RUNS (40)
+#                      CONTROL_RUNS (30) EVAL_RUNS (10) START_RUNS (20) REQUEST_RUNS (20)
+#                      DAEMON_RUNS (7) BENCH_OUTPUT (docs/benchmarks.md)
 # Only 127.0.0.1 is used; ports are picked free for every start.
 set -euo pipefail
 
@@ -19,12 +26,21 @@ ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
 BENCH=$ROOT/bench
 COLD_RUNS=${COLD_RUNS:-5}
 WARM_RUNS=${WARM_RUNS:-10}
+TAR_RUNS=${TAR_RUNS:-3}
 LAUNCHER_RUNS=${LAUNCHER_RUNS:-40}
+CONTROL_RUNS=${CONTROL_RUNS:-30}
+EVAL_RUNS=${EVAL_RUNS:-10}
 START_RUNS=${START_RUNS:-20}
+REQUEST_RUNS=${REQUEST_RUNS:-20}
 DAEMON_RUNS=${DAEMON_RUNS:-7}
 OUT=${BENCH_OUTPUT:-$ROOT/docs/benchmarks.md}
 
-say() { printf '\n==> %s\n' "$*" >&2; }
+# say STEP: a heading on stderr; the load average at that moment goes into the report.
+LOADS=
+say() {
+  printf '\n==> %s\n' "$*" >&2
+  LOADS+="${1%%[ .]*} $(cut -d' ' -f1 /proc/loadavg), "
+}
 die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 
 if ! command -v hyperfine >/dev/null 2>&1; then
@@ -165,6 +181,7 @@ NUGET_CACHE=${NUGET_PACKAGES:-$HOME/.nuget/packages}
 rm -rf "$NUGET_CACHE/relcraft.sdk/$VERSION"
 record "rm -rf ~/.nuget/packages/relcraft.sdk/$VERSION"
 
+
 # ---------------------------------------------------------------------------------------------
 say "2. Copying the Kv sample into $WORK"
 copy_project() { # SRC DST: a project folder without its build output
@@ -176,7 +193,7 @@ copy_project() { # SRC DST: a project folder without its build output
     cp -R "$f" "$2/"
   done
 }
-for v in rel sc fdd; do
+for v in rel relnr sc scr2r fdd; do
   copy_project "$ROOT/samples/Kv" "$WORK/$v/Kv"
   copy_project "$ROOT/samples/Kv.Storage" "$WORK/$v/Kv.Storage"
   cp "$ROOT/samples/Directory.Build.props" "$WORK/$v/"
@@ -190,31 +207,61 @@ cat >"$WORK/nuget.config" <<EOF
   </packageSources>
 </configuration>
 EOF
-record "# \$W/{rel,sc,fdd}/: copies of samples/Kv, samples/Kv.Storage, samples/Directory.Build.props (no bin/, obj/)"
+record "# \$W/{rel,relnr,sc,scr2r,fdd}/: copies of samples/Kv, samples/Kv.Storage, samples/Directory.Build.props (no bin/, obj/)"
 record "# \$W/global.json: copy of \$ROOT/global.json; \$W/nuget.config: package source \$ROOT/artifacts/packages"
 
+# The timed release is `foo`: the sample's `kv` release also has a tar step (Steps="assemble;tar"),
+# which a self-contained publish has no counterpart for; the tar step is timed on its own (3e).
+FOO_DIR=$WORK/rel/Kv/bin/rel/foo
+FOONR_DIR=$WORK/relnr/Kv/bin/rel/foo
+FOONR=$FOONR_DIR/bin/foo
 REL_DIR=$WORK/rel/Kv/bin/rel/kv
 KV=$REL_DIR/bin/kv
+NOSCRIPT_DIR=$WORK/noscript/foo
 SC_OUT=$WORK/sc-out
+SCR2R_OUT=$WORK/scr2r-out
 FDD_OUT=$WORK/fdd-out
-REL_CMD="cd $WORK/rel/Kv && dotnet publish Kv.csproj -p:Release=true"
+REL_CMD="cd $WORK/rel/Kv && dotnet publish Kv.csproj -p:Release=foo"
+RELNR_CMD="cd $WORK/relnr/Kv && dotnet publish Kv.csproj -p:Release=foo -p:ReleaseReadyToRun=false"
 SC_CMD="cd $WORK/sc/Kv && dotnet publish Kv.csproj -c Release -r linux-x64 --self-contained -o $SC_OUT"
+SCR2R_CMD="cd $WORK/scr2r/Kv && dotnet publish Kv.csproj -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o $SCR2R_OUT"
 FDD_CMD="cd $WORK/fdd/Kv && dotnet publish Kv.csproj -c Release -o $FDD_OUT"
+KVREL_CMD="cd $WORK/rel/Kv && dotnet publish Kv.csproj -p:Release=kv"
+NOSCRIPT_CMD="cd $WORK/rel/Kv && dotnet publish Kv.csproj -p:Release=foo -p:ReleaseScripting=false -p:ReleasePath=$NOSCRIPT_DIR/"
 showvar REL "$REL_CMD"
+showvar RELNR "$RELNR_CMD"
 showvar SC "$SC_CMD"
+showvar SCR2R "$SCR2R_CMD"
 showvar FDD "$FDD_CMD"
+showvar KVREL "$KVREL_CMD"
+showvar NOSCRIPT "$NOSCRIPT_CMD"
 showpath KV "$KV"
-record "sh -c \"\$REL\"   # the cold-build check: the very first build, no bin/ at all"
+showpath FOONR "$FOONR"
+
+# perf NAME CMD: CMD with -clp:PerformanceSummary, log in $WORK/perf-NAME.log; its wall time (s) in
+# PERF_S. (Not called as $(perf ...): the build must run in this shell, so that cleanup can stop it.)
+PERF_S=
+perf() {
+  local t0 t1 rc=0
+  t0=$(date +%s.%N)
+  run sh -c "$2 -clp:PerformanceSummary" >"$WORK/perf-$1.log" 2>&1 || rc=$?
+  t1=$(date +%s.%N)
+  PERF_S=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$t1")
+  return "$rc"
+}
 
 # ---------------------------------------------------------------------------------------------
-say "3a. Cold-build check: the first release build, with no bin/ at all"
+say "3a. Cold-build check: the first release build, with no bin/ at all (-clp:PerformanceSummary)"
+record "sh -c \"\$REL -clp:PerformanceSummary\"   # the cold-build check: the very first build, no bin/ at all"
 COLD_BUG=0
 COLD_STRAY=no
-if run sh -c "$REL_CMD" >"$WORK/cold-check.log" 2>&1 && [ -x "$KV" ]; then
+PERF_RELEASE=
+if perf release "$REL_CMD" && [ -x "$FOO_DIR/bin/foo" ]; then
+  PERF_RELEASE=$PERF_S
   COLD_CHECK="succeeded."
 else
   COLD_BUG=1
-  first_error=$(grep -E 'error [A-Z]+[0-9]+' "$WORK/cold-check.log" | sed -e 's/^[^:]*: *//' -e 's/ \[[^]]*\]$//' |
+  first_error=$(grep -E 'error [A-Z]+[0-9]+' "$WORK/perf-release.log" | sed -e 's/^[^:]*: *//' -e 's/ \[[^]]*\]$//' |
     head -n 2 | paste -sd ' ' - | cut -c1-400 || true)
   first_error=$(w "$first_error")
   stray=no
@@ -226,7 +273,7 @@ else
 fi
 
 # Cold prepare: remove bin/ and obj/ of both projects (and the -o output). With the bug above,
-# leave an empty Kv/bin/ so that the release build can succeed; both commands get the same.
+# leave an empty Kv/bin/ so that the release build can succeed; every command gets the same.
 prep() { # DIR [EXTRA_DIR]
   local p="rm -rf '$1/Kv/bin' '$1/Kv/obj' '$1/Kv/bin\\' '$1/Kv.Storage/bin' '$1/Kv.Storage/obj'"
   [ $# -lt 2 ] || p+=" '$2'"
@@ -234,26 +281,40 @@ prep() { # DIR [EXTRA_DIR]
   printf '%s' "$p"
 }
 PREP_REL=$(prep "$WORK/rel")
+PREP_RELNR=$(prep "$WORK/relnr")
 PREP_SC=$(prep "$WORK/sc" "$SC_OUT")
+PREP_SCR2R=$(prep "$WORK/scr2r" "$SCR2R_OUT")
 showvar PREP_REL "$PREP_REL"
+showvar PREP_RELNR "$PREP_RELNR"
 showvar PREP_SC "$PREP_SC"
+showvar PREP_SCR2R "$PREP_SCR2R"
 
-say "3b. Priming: one build of each (fills the NuGet cache with Relcraft.Sdk and the runtime pack)"
-sh -c "$PREP_REL"
-run sh -c "$REL_CMD" >"$WORK/prime-rel.log" 2>&1 || { tail -n 30 "$WORK/prime-rel.log" >&2; die "release build failed"; }
-run sh -c "$SC_CMD" >"$WORK/prime-sc.log" 2>&1 || { tail -n 30 "$WORK/prime-sc.log" >&2; die "self-contained publish failed"; }
+say "3b. Priming: the self-contained and the framework-dependent publish (their first builds; the first is cold too)"
+if [ "$COLD_BUG" = 1 ]; then
+  sh -c "$PREP_REL"
+  perf release "$REL_CMD" || { tail -n 30 "$WORK/perf-release.log" >&2; die "release build failed"; }
+  PERF_RELEASE=$PERF_S
+  record "sh -c \"\$PREP_REL\"; sh -c \"\$REL -clp:PerformanceSummary\""
+fi
+# (The release build above already put everything the other copies restore into the NuGet cache; the
+# cold runs below delete bin/ and obj/ before every run anyway, so $RELNR and $SCR2R need no priming.)
+perf selfcontained "$SC_CMD" || { tail -n 30 "$WORK/perf-selfcontained.log" >&2; die "self-contained publish failed"; }
+PERF_SC=$PERF_S
 run sh -c "$FDD_CMD" >"$WORK/prime-fdd.log" 2>&1 || { tail -n 30 "$WORK/prime-fdd.log" >&2; die "framework-dependent publish failed"; }
-record "sh -c \"\$PREP_REL\"; sh -c \"\$REL\"; sh -c \"\$SC\"; sh -c \"\$FDD\"   # priming; FDD is the bare app"
-[ -x "$KV" ] || die "no launcher at $KV after the release build"
+record "sh -c \"\$SC -clp:PerformanceSummary\"; sh -c \"\$FDD\"   # priming; FDD is the bare app"
+printf 'first builds: release %s s, self-contained %s s\n' "$PERF_RELEASE" "$PERF_SC" >&2
 
-say "3c. Cold assembly: $COLD_RUNS runs each"
+say "3c. Cold assembly: $COLD_RUNS runs each of four commands"
 hf=(hyperfine --runs "$COLD_RUNS"
-  --prepare "$PREP_REL" --prepare "$PREP_SC"
+  --prepare "$PREP_REL" --prepare "$PREP_RELNR" --prepare "$PREP_SC" --prepare "$PREP_SCR2R"
   --export-json "$WORK/hyperfine-cold.json"
   -n "release (cold)" "$REL_CMD"
-  -n "self-contained (cold)" "$SC_CMD")
+  -n "release, ReleaseReadyToRun=false (cold)" "$RELNR_CMD"
+  -n "self-contained (cold)" "$SC_CMD"
+  -n "self-contained, PublishReadyToRun=true (cold)" "$SCR2R_CMD")
 record "$(shq "${hf[@]}")"
 retry run "${hf[@]}"
+if [ ! -x "$FOO_DIR/bin/foo" ] || [ ! -x "$FOONR" ]; then die "no foo release after the cold runs"; fi
 
 say "3d. No-change assembly: 1 warm-up + $WARM_RUNS runs each"
 hf=(hyperfine --warmup 1 --runs "$WARM_RUNS"
@@ -263,51 +324,60 @@ hf=(hyperfine --warmup 1 --runs "$WARM_RUNS"
 record "$(shq "${hf[@]}")"
 retry run "${hf[@]}"
 
-# ---------------------------------------------------------------------------------------------
-say "6. Sizes"
+say "3e. The tar step: the kv release (Steps=\"assemble;tar\"), with only the tarball deleted, $TAR_RUNS runs"
+run sh -c "$KVREL_CMD" >"$WORK/kv-first.log" 2>&1 || { tail -n 30 "$WORK/kv-first.log" >&2; die "kv release build failed"; }
+record "sh -c \"\$KVREL\"   # assembles kv (and its tarball) once"
+[ -x "$KV" ] || die "no launcher at $KV after the kv release build"
 TARBALL=$(find "$WORK/rel/Kv/bin/rel" -maxdepth 1 -name 'kv-*.tar.gz' | head -n 1)
 [ -n "$TARBALL" ] || die "the kv release has no tarball (expected Steps=\"assemble;tar\" in samples/Kv/Kv.csproj)"
 KV_VERSION=${TARBALL##*/kv-}
 KV_VERSION=${KV_VERSION%.tar.gz}
-SIZE_RELEASE=$(du -sb "$REL_DIR" | cut -f1)
-SIZE_SC=$(du -sb "$SC_OUT" | cut -f1)
-SIZE_FDD=$(du -sb "$FDD_OUT" | cut -f1)
+PREP_TAR="rm -f '$TARBALL' '$TARBALL.sha256'"
+showvar PREP_TAR "$PREP_TAR"
+hf=(hyperfine --runs "$TAR_RUNS"
+  --prepare "$PREP_TAR" --prepare true
+  --export-json "$WORK/hyperfine-tar.json"
+  -n "kv, tarball deleted" "$KVREL_CMD"
+  -n "kv, no change" "$KVREL_CMD")
+record "$(shq "${hf[@]}")"
+retry run "${hf[@]}"
+sh -c "$PREP_TAR"
+perf tar "$KVREL_CMD" || { tail -n 30 "$WORK/perf-tar.log" >&2; die "kv release build failed"; }
+PERF_TAR=$PERF_S
+record "sh -c \"\$PREP_TAR\" && sh -c \"\$KVREL -clp:PerformanceSummary\"   # for _RelcraftTar's own time"
+[ -f "$TARBALL" ] || die "no tarball after the kv release build"
+
+# ---------------------------------------------------------------------------------------------
+say "4. Sizes"
+run sh -c "$NOSCRIPT_CMD" >"$WORK/noscript.log" 2>&1 || { tail -n 30 "$WORK/noscript.log" >&2; die "ReleaseScripting=false build failed"; }
+record "sh -c \"\$NOSCRIPT\"   # foo again, without Roslyn, into \$W/noscript/foo (sizes only)"
+[ -d "$NOSCRIPT_DIR/lib" ] || die "no release at $NOSCRIPT_DIR"
+size() { du -sb "$1" | cut -f1; }
+SIZE_RELEASE=$(size "$FOO_DIR")
+SIZE_NOSCRIPT=$(size "$NOSCRIPT_DIR")
+SIZE_RELNR=$(size "$FOONR_DIR")
+SIZE_KV=$(size "$REL_DIR")
+SIZE_SC=$(size "$SC_OUT")
+SIZE_SCR2R=$(size "$SCR2R_OUT")
+SIZE_FDD=$(size "$FDD_OUT")
 SIZE_TAR=$(stat -c %s "$TARBALL")
-record "du -sb \$W/rel/Kv/bin/rel/kv; du -sb \$W/sc-out; du -sb \$W/fdd-out; stat -c %s \$W/rel/Kv/bin/rel/kv-$KV_VERSION.tar.gz"
+record "du -sb \$W/rel/Kv/bin/rel/foo \$W/noscript/foo \$W/relnr/Kv/bin/rel/foo \$W/rel/Kv/bin/rel/kv \$W/sc-out \$W/scr2r-out \$W/fdd-out; stat -c %s \$W/rel/Kv/bin/rel/kv-$KV_VERSION.tar.gz"
 SIZE_BREAKDOWN=
-for d in "$REL_DIR"/* "$REL_DIR"/lib/*; do
-  SIZE_BREAKDOWN+="$(du -sb "$d" | cut -f1) ${d#"$REL_DIR"/}; "
+for d in "$FOO_DIR"/* "$FOO_DIR"/lib/*; do
+  SIZE_BREAKDOWN+="$(size "$d") ${d#"$FOO_DIR"/}; "
 done
-printf 'release %s B, self-contained %s B, framework-dependent %s B, tarball %s B\n' \
-  "$SIZE_RELEASE" "$SIZE_SC" "$SIZE_FDD" "$SIZE_TAR" >&2
+printf 'release %s B, without Roslyn %s B, self-contained %s B, tarball %s B\n' \
+  "$SIZE_RELEASE" "$SIZE_NOSCRIPT" "$SIZE_SC" "$SIZE_TAR" >&2
 
 # ---------------------------------------------------------------------------------------------
-say "Where the time goes: one more cold build of each with -clp:PerformanceSummary"
-perf() { # NAME PREP CMD
-  local t0 t1
-  sh -c "$2"
-  t0=$(date +%s.%N)
-  run sh -c "$3 -clp:PerformanceSummary" >"$WORK/perf-$1.log" 2>&1 || { tail -n 30 "$WORK/perf-$1.log" >&2; die "$1 build failed"; }
-  t1=$(date +%s.%N)
-  python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$t1"
-}
-PERF_RELEASE=$(perf release "$PREP_REL" "$REL_CMD")
-PERF_SC=$(perf selfcontained "$PREP_SC" "$SC_CMD")
-record "sh -c \"\$PREP_REL\" && sh -c \"\$REL -clp:PerformanceSummary\""
-record "sh -c \"\$PREP_SC\" && sh -c \"\$SC -clp:PerformanceSummary\""
-printf 'release %s s, self-contained %s s\n' "$PERF_RELEASE" "$PERF_SC" >&2
-[ -x "$KV" ] || die "no launcher at $KV after the release build"
-
-# ---------------------------------------------------------------------------------------------
-say "4. Launcher: version, pid, status ($LAUNCHER_RUNS runs each, daemon running)"
+say "5a. Launcher: version, pid, status ($LAUNCHER_RUNS runs each, daemon running)"
+RPC_EXPR='Kv.Registry.Default.Count'
 PORT=$(free_port)
-export PORT Kv__Port=$PORT
-"$KV" daemon
-unset PORT Kv__Port
+PORT=$PORT "$KV" daemon
 APP_PID=$("$KV" pid)
 SUP_PID=$(sed -e 's/^.*) //' "/proc/$APP_PID/stat" | cut -d' ' -f2)
 DAEMON_PIDS="$APP_PID $SUP_PID"
-record "PORT=\$PORT Kv__Port=\$PORT \"\$KV\" daemon   # PORT: a free port"
+record "PORT=\$PORT \"\$KV\" daemon   # PORT: a free port"
 hf=(hyperfine -N --warmup 3 --runs "$LAUNCHER_RUNS"
   --export-json "$WORK/hyperfine-launcher.json"
   -n "kv version" "$KV version"
@@ -315,21 +385,73 @@ hf=(hyperfine -N --warmup 3 --runs "$LAUNCHER_RUNS"
   -n "kv status" "$KV status")
 record "$(shq "${hf[@]}")"
 run "${hf[@]}"
+
+say "5b. Control channel: ping and rpc ($CONTROL_RUNS runs each, 3 warm-up runs, daemon running)"
+OUT_PING=$("$KV" ping)
+OUT_RPC=$("$KV" rpc "$RPC_EXPR")
+record "\"\$KV\" ping; \"\$KV\" rpc $RPC_EXPR   # check the answers: $OUT_PING, $OUT_RPC"
+hf=(hyperfine -N --warmup 3 --runs "$CONTROL_RUNS"
+  --export-json "$WORK/hyperfine-control.json"
+  -n "kv ping" "$KV ping"
+  -n "kv rpc" "$KV rpc '$RPC_EXPR'")
+record "$(shq "${hf[@]}")"
+run "${hf[@]}"
+# Where a control command's time goes: how many methods the JIT compiles for one ping (a summary line
+# per method), and the floor: the release's runtime starting Relcraft.Launcher.dll, which prints its
+# usage and exits 2 (no connection, no cryptography).
+DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile="$WORK/jit-ping.txt" "$KV" ping >/dev/null
+record "DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile=\$W/jit-ping.txt \"\$KV\" ping   # which methods are JIT-compiled"
 "$KV" stop
 record "\"\$KV\" stop"
 DAEMON_PIDS=
+TOOLS_DIR=$(find "$REL_DIR/lib" -mindepth 1 -maxdepth 1 -name 'relcraft-*' | head -n 1)
+hf=(hyperfine -N -i --warmup 3 --runs "$CONTROL_RUNS"
+  --export-json "$WORK/hyperfine-floor.json"
+  -n "runtime floor" "$REL_DIR/runtime/dotnet $TOOLS_DIR/Relcraft.Launcher.dll")
+record "$(shq "${hf[@]}")"
+run "${hf[@]}"
+
+say "5c. eval: a static call (reflection) and arbitrary C# (Roslyn)"
+EVAL_STATIC="Kv.Maintenance.Compact(args[0])"
+EVAL_ROSLYN="Enumerable.Range(1, 10).Sum()"
+OUT_EVAL_STATIC=$(PORT=1 "$KV" eval "$EVAL_STATIC" /tmp/x)
+OUT_EVAL_ROSLYN=$(PORT=1 "$KV" eval "$EVAL_ROSLYN")
+record "PORT=1 \"\$KV\" eval '$EVAL_STATIC' /tmp/x; PORT=1 \"\$KV\" eval '$EVAL_ROSLYN'   # check the answers: $OUT_EVAL_STATIC, $OUT_EVAL_ROSLYN"
+PORT=1 DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile="$WORK/jit-eval-static.txt" "$KV" eval "$EVAL_STATIC" /tmp/x >/dev/null
+PORT=1 DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile="$WORK/jit-eval-roslyn.txt" "$KV" eval "$EVAL_ROSLYN" >/dev/null
+record "# the same two evals once more with DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile=\$W/jit-eval-{static,roslyn}.txt"
+hf=(hyperfine -N --warmup 2 --runs "$CONTROL_RUNS"
+  --export-json "$WORK/hyperfine-eval-static.json"
+  -n "kv eval (static call)" "env PORT=1 $KV eval '$EVAL_STATIC' /tmp/x")
+record "$(shq "${hf[@]}")"
+run "${hf[@]}"
+hf=(hyperfine -N --warmup 1 --runs "$EVAL_RUNS"
+  --export-json "$WORK/hyperfine-eval-roslyn.json"
+  -n "kv eval (Roslyn)" "env PORT=1 $KV eval '$EVAL_ROSLYN'")
+record "$(shq "${hf[@]}")"
+run "${hf[@]}"
 
 # ---------------------------------------------------------------------------------------------
-say "5. Start -> first answer: $START_RUNS interleaved runs of each (plus 1 warm-up round)"
+say "6a. Start -> first answer: $START_RUNS interleaved runs of each (plus 1 warm-up round)"
 fa=(python3 "$BENCH/first_answer.py" --runs "$START_RUNS" --json "$WORK/first-answer.json"
   --variant "release: bin/kv start|$REL_DIR|$KV start"
+  --variant "release, interactive: bin/kv start|$REL_DIR|RELEASE_MODE=interactive $KV start"
+  --variant "release without R2R, interactive: bin/foo start|$FOONR_DIR|RELEASE_MODE=interactive $FOONR start"
   --variant "bare: dotnet Kv.dll|$FDD_OUT|dotnet Kv.dll"
   --variant "self-contained: ./Kv|$SC_OUT|./Kv")
 record "$(shq "${fa[@]}")"
 run "${fa[@]}"
 
-say "7. Daemon: start time and RSS ($DAEMON_RUNS starts)"
-dr=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$DAEMON_RUNS" --json "$WORK/daemon.json")
+say "6b. First request after boot: $REQUEST_RUNS interleaved runs of each (plus 1 warm-up round)"
+fr=(python3 "$BENCH/first_request.py" --runs "$REQUEST_RUNS" --settle 0.3 --json "$WORK/first-request.json"
+  --variant "release: bin/kv start|$REL_DIR|$KV start"
+  --variant "release, interactive: bin/kv start|$REL_DIR|RELEASE_MODE=interactive $KV start"
+  --variant "bare: dotnet Kv.dll|$FDD_OUT|dotnet Kv.dll")
+record "$(shq "${fr[@]}")"
+run "${fr[@]}"
+
+say "7. Fresh daemons: start time, RSS and the first rpc ($DAEMON_RUNS starts)"
+dr=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$DAEMON_RUNS" --rpc "$RPC_EXPR" --json "$WORK/daemon.json")
 record "$(shq "${dr[@]}")"
 run "${dr[@]}"
 
@@ -343,16 +465,19 @@ git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)
   fact TOTAL_SECONDS "$SECONDS"
   fact LOAD_START "$LOAD_START"
   fact LOAD_END "$LOAD_END"
+  fact LOADS "${LOADS%, }"
   fact NPROC "$(nproc)"
   fact CPU "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
   fact FREE "$(free -m)"
   fact KERNEL "$(uname -sr)"
   fact DOTNET_SDK "$(cd "$WORK" && dotnet --version)"
   fact DOTNET_RUNTIME "$(dotnet --list-runtimes | sed -n 's/^Microsoft.NETCore.App \([^ ]*\).*/\1/p' | tail -n 1)"
+  fact RELEASE_RUNTIME "$(find "$REL_DIR/runtime/shared/Microsoft.NETCore.App" -mindepth 1 -maxdepth 1 -printf '%f\n' | head -n 1)"
   fact HYPERFINE "$(hyperfine --version | cut -d' ' -f2)"
   fact PYTHON "$(python3 -c 'import platform; print(platform.python_version())')"
   fact GIT "commit $git_rev, $git_dirty uncommitted path(s) in the working tree"
   fact ENVIRONMENT "MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1"
+  fact RUNS "COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS TAR_RUNS=$TAR_RUNS LAUNCHER_RUNS=$LAUNCHER_RUNS CONTROL_RUNS=$CONTROL_RUNS EVAL_RUNS=$EVAL_RUNS START_RUNS=$START_RUNS REQUEST_RUNS=$REQUEST_RUNS DAEMON_RUNS=$DAEMON_RUNS"
   fact WORK "$WORK"
   fact ROOT "$ROOT"
   fact PACKAGES "$ROOT/artifacts/packages"
@@ -360,12 +485,24 @@ git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)
   fact KV_SDK_VERSION "$VERSION"
   fact KV_VERSION "$KV_VERSION"
   fact SIZE_RELEASE "$SIZE_RELEASE"
+  fact SIZE_NOSCRIPT "$SIZE_NOSCRIPT"
+  fact SIZE_RELNR "$SIZE_RELNR"
+  fact SIZE_KV "$SIZE_KV"
   fact SIZE_SELFCONTAINED "$SIZE_SC"
+  fact SIZE_SCR2R "$SIZE_SCR2R"
   fact SIZE_FRAMEWORK_DEPENDENT "$SIZE_FDD"
   fact SIZE_TARBALL "$SIZE_TAR"
   fact SIZE_BREAKDOWN "${SIZE_BREAKDOWN%; }"
   fact PERF_RELEASE "$PERF_RELEASE"
   fact PERF_SELFCONTAINED "$PERF_SC"
+  fact PERF_TAR "$PERF_TAR"
+  fact RPC_EXPR "$RPC_EXPR"
+  fact EVAL_STATIC "$EVAL_STATIC"
+  fact EVAL_ROSLYN "$EVAL_ROSLYN"
+  fact OUT_PING "$OUT_PING"
+  fact OUT_RPC "$OUT_RPC"
+  fact OUT_EVAL_STATIC "$OUT_EVAL_STATIC"
+  fact OUT_EVAL_ROSLYN "$OUT_EVAL_ROSLYN"
   fact COLD_BUG "$COLD_BUG"
   fact COLD_CHECK "$COLD_CHECK"
   fact COLD_STRAY "$COLD_STRAY"
