@@ -3,10 +3,12 @@
 
 Usage: report.py WORKDIR OUTPUT.md
 
-WORKDIR holds: facts.txt (KEY=VALUE lines), hyperfine-{cold,warm,tar,launcher,control,eval-static,
-eval-roslyn}.json, first-answer.json, first-request.json, daemon.json and
+WORKDIR holds: facts.txt (KEY=VALUE lines), hyperfine-{cold,warm,tar}-ROUND.json (one file per interleaved
+round), hyperfine-{launcher,control,floor,eval-static,eval-roslyn}.json, jit-*.txt, first-answer.json,
+first-request.json, daemon.json and
 perf-{release,selfcontained,tar}.log.
 """
+import glob
 import json
 import os
 import random
@@ -39,6 +41,28 @@ def hyperfine_results(path):
     return {r["command"]: r for r in load(path)["results"]}
 
 
+def hyperfine_rounds(work, name):
+    """name -> merged result over $WORK/hyperfine-NAME-1.json, -2.json, ... (one run per command per round,
+    written by run.sh's `interleaved`): times in round order, median, mean, stddev, min, max, user, system."""
+    files = sorted(glob.glob(os.path.join(work, f"hyperfine-{name}-*.json")),
+                   key=lambda f: int(re.search(r"-(\d+)\.json$", f).group(1)))
+    if not files:
+        raise SystemExit(f"report.py: no {work}/hyperfine-{name}-*.json")
+    merged = {}
+    for f in files:
+        for r in load(f)["results"]:
+            m = merged.setdefault(r["command"], {"times": [], "user_all": [], "system_all": []})
+            m["times"].extend(r["times"])
+            m["user_all"].append(r["user"])
+            m["system_all"].append(r["system"])
+    for m in merged.values():
+        t = m["times"]
+        m.update(median=statistics.median(t), mean=statistics.fmean(t),
+                 stddev=statistics.stdev(t) if len(t) > 1 else 0.0, min=min(t), max=max(t),
+                 user=statistics.fmean(m["user_all"]), system=statistics.fmean(m["system_all"]), rounds=len(files))
+    return merged
+
+
 def secs(s):
     return f"{s:.2f} s" if abs(s) >= 1 else f"{s * 1000:.0f} ms"
 
@@ -57,6 +81,12 @@ def mib(b):
 
 def kib_mib(k):
     return f"{k / 1024:.1f} MiB"
+
+
+def rx(r, limit):
+    """A ratio as 'N.NN×', with a third decimal when two would hide which side of the limit it is on."""
+    two = f"{r:.2f}"
+    return f"{r:.3f}×" if (float(two) <= limit) != (r <= limit) or float(two) == limit else f"{two}×"
 
 
 def verdict(value, limit):
@@ -120,9 +150,9 @@ def main():
     work, out = sys.argv[1], sys.argv[2]
     facts = facts_of(os.path.join(work, "facts.txt"))
     j = lambda name: os.path.join(work, name)  # noqa: E731
-    cold = hyperfine_results(j("hyperfine-cold.json"))
-    warm = hyperfine_results(j("hyperfine-warm.json"))
-    tar = hyperfine_results(j("hyperfine-tar.json"))
+    cold = hyperfine_rounds(work, "cold")
+    warm = hyperfine_rounds(work, "warm")
+    tar = hyperfine_rounds(work, "tar")
     launcher = hyperfine_results(j("hyperfine-launcher.json"))
     control = hyperfine_results(j("hyperfine-control.json"))
     ev_static = hyperfine_results(j("hyperfine-eval-static.json"))["kv eval (static call)"]
@@ -174,14 +204,17 @@ def main():
     w(f"> while this was measured (load average {facts['LOAD_START']} at the start, {facts['LOAD_END']} at the end;")
     w(f"> 1-minute load at each step: {facts['LOADS']}). Nothing here is an idle-machine number.")
     w("> Build times vary by ±10–20 % between runs of this script, process start times by ±20 % and more.")
-    w("> To keep comparisons fair, ratios are taken between medians measured in the same hyperfine invocation")
-    w("> or, for start → first answer and the first request, in runs interleaved round by round, so both")
-    w("> sides saw roughly the same background load; run counts are chosen so that medians are stable to")
-    w("> a few percent, but treat single-digit-percent differences as noise.")
+    w("> To keep comparisons fair, everything that is compared is measured interleaved, round by round")
+    w("> (a, b, c, a, b, c, …): the builds (one `hyperfine --runs 1` per round), start → first answer and the")
+    w("> first request; the quick launcher and control commands run back to back in one hyperfine invocation.")
+    w("> So both sides of a ratio saw roughly the same background load. Before the builds were interleaved")
+    w("> (all runs of one command, then the next), three full runs of this script on 2026-11-22 gave the")
+    w("> like-with-like cold ratio (c) as 0.98×, 0.86× and 1.19×, and the no-change ratio as 0.99×, 1.04× and")
+    w("> 1.06×: treat differences under about 10 % as noise, whatever PASS/MISS says.")
     w("")
     w("## Results")
     w("")
-    w("Times are medians (hyperfine's mean ± standard deviation and min–max in brackets). Ratios are")
+    w("Times are medians (mean ± standard deviation and min–max in brackets). Ratios are")
     w("median / median. PASS/MISS compares with the target from the issue; rows without a target say (none).")
     w("")
 
@@ -200,19 +233,19 @@ def main():
     r_a = rel_cold["median"] / sc_cold["median"]
     r_b = relnr_cold["median"] / sc_cold["median"]
     r_c = rel_cold["median"] / scr2r_cold["median"]
-    row(f"(a) Cold assembly, default: ReadyToRun on ({n_cold} runs, restore included)", hf_cell(rel_cold),
-        f"self-contained publish: {hf_cell(sc_cold)}", f"{r_a:.2f}×", "≤ 1.10×", verdict(r_a, 1.10))
+    row(f"(a) Cold assembly, default: ReadyToRun on ({n_cold} interleaved rounds, restore included)", hf_cell(rel_cold),
+        f"self-contained publish: {hf_cell(sc_cold)}", rx(r_a, 1.10), "≤ 1.10×", verdict(r_a, 1.10))
     row("(b) Cold assembly, `-p:ReleaseReadyToRun=false` (like with like: no R2R on either side)", hf_cell(relnr_cold),
-        f"self-contained publish: {hf_cell(sc_cold)}", f"{r_b:.2f}×", "≤ 1.10×", verdict(r_b, 1.10))
+        f"self-contained publish: {hf_cell(sc_cold)}", rx(r_b, 1.10), "≤ 1.10×", verdict(r_b, 1.10))
     row("(c) Cold assembly, default (like with like: R2R on both sides)", hf_cell(rel_cold),
-        f"self-contained publish `-p:PublishReadyToRun=true`: {hf_cell(scr2r_cold)}", f"{r_c:.2f}×", "≤ 1.10×",
+        f"self-contained publish `-p:PublishReadyToRun=true`: {hf_cell(scr2r_cold)}", rx(r_c, 1.10), "≤ 1.10×",
         verdict(r_c, 1.10))
     r_warm = rel_warm["median"] / sc_warm["median"]
-    row(f"No-change assembly ({len(rel_warm['times'])} runs, 1 warm-up)", hf_cell(rel_warm),
-        f"self-contained publish: {hf_cell(sc_warm)}", f"{r_warm:.2f}×", "≤ 1.05×", verdict(r_warm, 1.05))
+    row(f"No-change assembly ({len(rel_warm['times'])} interleaved rounds, 1 warm-up)", hf_cell(rel_warm),
+        f"self-contained publish: {hf_cell(sc_warm)}", rx(r_warm, 1.05), "≤ 1.05×", verdict(r_warm, 1.05))
     tar_ms = perf_entry(j("perf-tar.log"), "Target", "_RelcraftTar")
     tar_cell = f"`_RelcraftTar` target: {tar_ms} ms" if tar_ms is not None else "`_RelcraftTar`: not in the summary"
-    row(f"Tar step of `kv` ({len(tar_on['times'])} runs): no-change build with only the tarball deleted, minus a "
+    row(f"Tar step of `kv` ({len(tar_on['times'])} interleaved rounds): no-change build with only the tarball deleted, minus a "
         f"no-change build", f"+{secs(tar_on['median'] - tar_off['median'])} ({secs(tar_on['median'])} − "
         f"{secs(tar_off['median'])}); {tar_cell} (one more run, `-clp:PerformanceSummary`)", "—", "—", "(none)", "—")
     w("")
@@ -226,12 +259,12 @@ def main():
     r_nos = size["SIZE_NOSCRIPT"] / sc_size
     r_tar = size["SIZE_TARBALL"] / size["SIZE_KV"]
     row("Release directory, default settings (`du -sb`)", f"{mib(rel_size)} ({rel_size} B)",
-        f"self-contained publish: {mib(sc_size)} ({sc_size} B)", f"{r_size:.3f}×", "≤ 1.05×", verdict(r_size, 1.05))
+        f"self-contained publish: {mib(sc_size)} ({sc_size} B)", rx(r_size, 1.05), "≤ 1.05×", verdict(r_size, 1.05))
     row("Release directory, `-p:ReleaseScripting=false` (Roslyn left out)",
         f"{mib(size['SIZE_NOSCRIPT'])} ({size['SIZE_NOSCRIPT']} B)",
-        f"self-contained publish: {mib(sc_size)}", f"{r_nos:.3f}×", "≤ 1.05×", verdict(r_nos, 1.05))
+        f"self-contained publish: {mib(sc_size)}", rx(r_nos, 1.05), "≤ 1.05×", verdict(r_nos, 1.05))
     row(f"Tarball `kv-{facts['KV_VERSION']}.tar.gz`", f"{mib(size['SIZE_TARBALL'])} ({size['SIZE_TARBALL']} B)",
-        f"the `kv` release directory: {mib(size['SIZE_KV'])}", f"{r_tar:.3f}×", "≤ 0.45×", verdict(r_tar, 0.45))
+        f"the `kv` release directory: {mib(size['SIZE_KV'])}", rx(r_tar, 0.45), "≤ 0.45×", verdict(r_tar, 0.45))
     w("")
 
     # -- Launcher and control channel ----------------------------------------------------------
@@ -294,8 +327,8 @@ def main():
     r_fa = fa_rel["median"] / fa_bare["median"]
     r_fa90 = fa_rel["p90"] / fa_bare["p90"]
     row(f"Start → first answer, median ({fa_rel['runs']} runs), `bin/kv start`", ms(fa_rel["median"]),
-        f"bare `dotnet Kv.dll`: {ms(fa_bare['median'])}", f"{r_fa:.2f}×", "≤ 1.10×", verdict(r_fa, 1.10))
-    row("Start → first answer, p90", ms(fa_rel["p90"]), f"bare: {ms(fa_bare['p90'])}", f"{r_fa90:.2f}×", "≤ 1.10×",
+        f"bare `dotnet Kv.dll`: {ms(fa_bare['median'])}", rx(r_fa, 1.10), "≤ 1.10×", verdict(r_fa, 1.10))
+    row("Start → first answer, p90", ms(fa_rel["p90"]), f"bare: {ms(fa_bare['p90'])}", rx(r_fa90, 1.10), "≤ 1.10×",
         verdict(r_fa90, 1.10))
     row("Start → first answer vs self-contained `./Kv` (median / p90)", f"{ms(fa_rel['median'])} / {ms(fa_rel['p90'])}",
         f"{ms(fa_sc['median'])} / {ms(fa_sc['p90'])}",
@@ -404,22 +437,22 @@ def main():
                     or ev_static["median"] > 0.250 or ev_roslyn["median"] > 0.800 or lo > 0)
     r2r_ref = "(ReadyToRun for the wrong runtime, see above)"
     if r_a > 1.10:
-        why.append(f"**Cold assembly (a), {r_a:.2f}×.** ReadyToRun: the release compiles the app and every assembly "
+        why.append(f"**Cold assembly (a), {rx(r_a, 1.10)}.** ReadyToRun: the release compiles the app and every assembly "
                    "it ships ReadyToRun (`_CreateR2RImages` below), a plain self-contained publish does not. Without it "
-                   f"(b) the release takes {r_b:.2f}× a self-contained publish; against a self-contained publish that "
-                   f"does the same ReadyToRun work (c) it takes {r_c:.2f}×.")
+                   f"(b) the release takes {rx(r_b, 1.10)} a self-contained publish; against a self-contained publish that "
+                   f"does the same ReadyToRun work (c) it takes {rx(r_c, 1.10)}.")
     if r_b > 1.10 or r_c > 1.10:
         asm = perf_entry(j("perf-release.log"), "Target", "_RelcraftAssemble")
-        why.append(f"**Cold assembly, like with like ((b) {r_b:.2f}×, (c) {r_c:.2f}×).** On top of the publish, the "
+        why.append(f"**Cold assembly, like with like ((b) {rx(r_b, 1.10)}, (c) {rx(r_c, 1.10)}).** On top of the publish, the "
                    f"release assembles itself (`_RelcraftAssemble`: {asm} ms in the performance summary below) and "
                    "resolves its runtime; the rest of a difference this small is within the noise of five cold builds "
                    "on a shared machine (compare the CPU-time ratios under *Further numbers*).")
     if r_size > 1.05:
         tools = [e for e in facts["SIZE_BREAKDOWN"].split("; ") if e.split(" ", 1)[1].startswith("lib/relcraft-")]
         tools_b = int(tools[0].split(" ", 1)[0]) if tools else 0
-        why.append(f"**Release size, {r_size:.2f}×.** Roslyn: `lib/relcraft-VSN/` is {mib(tools_b)}, almost all of it "
+        why.append(f"**Release size, {rx(r_size, 1.05)}.** Roslyn: `lib/relcraft-VSN/` is {mib(tools_b)}, almost all of it "
                    f"Roslyn and its dependencies, compiled ReadyToRun (which roughly doubles an assembly's size). "
-                   f"`-p:ReleaseScripting=false` leaves them out and the release is then {r_nos:.3f}× a self-contained "
+                   f"`-p:ReleaseScripting=false` leaves them out and the release is then {rx(r_nos, 1.05)} a self-contained "
                    "publish.")
     r2r_at = len(why)  # the shared note goes before the launcher and control-channel points
     if v["median"] > 0.010 or p["median"] > 0.020:
@@ -493,8 +526,16 @@ def main():
                    "indirection cells, loading types, waking thread-pool threads — which every variant pays; JIT-compiling "
                    "16 or 17 small methods is too little to separate the medians on this machine.")
     if r_warm > 1.05:
-        why.append("**No-change assembly.** A no-change release build checks every file of the release against "
-                   "its manifest; the difference is small in absolute terms and sensitive to load.")
+        rel_t = sorted((t for t in perf_summary(j("perf-nochange.log"), "Target", 10000)
+                        if t[1].startswith("_Relcraft") or "Release" in t[1]), reverse=True)
+        r2r_t = sorted((t for t in perf_summary(j("perf-nochange.log"), "Target", 10000)
+                        if "ReadyToRun" in t[1] or "R2R" in t[1]), reverse=True)
+        fmt = lambda ts: ", ".join(f"`{t[1]}` {t[0]} ms" for t in ts[:4]) or "none over 0 ms"  # noqa: E731
+        why.append(f"**No-change assembly, {rx(r_warm, 1.05)} (+{ms(rel_warm['median'] - sc_warm['median'])}).** What a "
+                   f"no-change release build does on top of a publish, from one more no-change build with "
+                   f"`-clp:PerformanceSummary`: Relcraft's targets ({fmt(rel_t)}) and ReadyToRun's up-to-date "
+                   f"checks ({fmt(r2r_t)}), which a plain publish does not run. Against a total of "
+                   f"{secs(sc_warm['median'])}, a few tens of milliseconds is also the size of the noise here.")
     caveats = []
     if lo <= 0 < lo2:
         caveats.append(f"**The agent's start-time PASS rests on ReadyToRun.** With the app not compiled ReadyToRun on "

@@ -238,6 +238,26 @@ showvar NOSCRIPT "$NOSCRIPT_CMD"
 showpath KV "$KV"
 showpath FOONR "$FOONR"
 
+# interleaved NAME ROUNDS WARMUP HYPERFINE_ARGS...: ROUNDS rounds of `hyperfine --runs 1 HYPERFINE_ARGS`, so
+# every command runs once per round, in order (a, b, c, a, b, c, ...): a build takes seconds and the
+# background load drifts over minutes, and one hyperfine --runs N would time all of a before any of b.
+# Round r exports $WORK/hyperfine-NAME-r.json; report.py merges the rounds. Round 1 also warms up
+# every command WARMUP times (0: none).
+interleaved() {
+  local name=$1 rounds=$2 warmup=$3 i
+  shift 3
+  local shown
+  shown=$(shq hyperfine --runs 1 "$@")
+  local line="for i in \$(seq $rounds); do $shown --export-json \$W/hyperfine-$name-\$i.json; done"
+  if [ "$warmup" = 0 ]; then record "$line"; else record "$line   # round 1 also with --warmup $warmup"; fi
+  for ((i = 1; i <= rounds; i++)); do
+    printf -- '--- round %s of %s\n' "$i" "$rounds" >&2
+    local extra=()
+    if [ "$i" = 1 ] && [ "$warmup" != 0 ]; then extra=(--warmup "$warmup"); fi
+    retry run hyperfine --runs 1 ${extra[@]+"${extra[@]}"} "$@" --export-json "$WORK/hyperfine-$name-$i.json"
+  done
+}
+
 # perf NAME CMD: CMD with -clp:PerformanceSummary, log in $WORK/perf-NAME.log; its wall time (s) in
 # PERF_S. (Not called as $(perf ...): the build must run in this shell, so that cleanup can stop it.)
 PERF_S=
@@ -304,27 +324,24 @@ run sh -c "$FDD_CMD" >"$WORK/prime-fdd.log" 2>&1 || { tail -n 30 "$WORK/prime-fd
 record "sh -c \"\$SC -clp:PerformanceSummary\"; sh -c \"\$FDD\"   # priming; FDD is the bare app"
 printf 'first builds: release %s s, self-contained %s s\n' "$PERF_RELEASE" "$PERF_SC" >&2
 
-say "3c. Cold assembly: $COLD_RUNS runs each of four commands"
-hf=(hyperfine --runs "$COLD_RUNS"
-  --prepare "$PREP_REL" --prepare "$PREP_RELNR" --prepare "$PREP_SC" --prepare "$PREP_SCR2R"
-  --export-json "$WORK/hyperfine-cold.json"
-  -n "release (cold)" "$REL_CMD"
-  -n "release, ReleaseReadyToRun=false (cold)" "$RELNR_CMD"
-  -n "self-contained (cold)" "$SC_CMD"
-  -n "self-contained, PublishReadyToRun=true (cold)" "$SCR2R_CMD")
-record "$(shq "${hf[@]}")"
-retry run "${hf[@]}"
+say "3c. Cold assembly: $COLD_RUNS interleaved rounds of four commands"
+interleaved cold "$COLD_RUNS" 0 \
+  --prepare "$PREP_REL" --prepare "$PREP_RELNR" --prepare "$PREP_SC" --prepare "$PREP_SCR2R" \
+  -n "release (cold)" "$REL_CMD" \
+  -n "release, ReleaseReadyToRun=false (cold)" "$RELNR_CMD" \
+  -n "self-contained (cold)" "$SC_CMD" \
+  -n "self-contained, PublishReadyToRun=true (cold)" "$SCR2R_CMD"
 if [ ! -x "$FOO_DIR/bin/foo" ] || [ ! -x "$FOONR" ]; then die "no foo release after the cold runs"; fi
 
-say "3d. No-change assembly: 1 warm-up + $WARM_RUNS runs each"
-hf=(hyperfine --warmup 1 --runs "$WARM_RUNS"
-  --export-json "$WORK/hyperfine-warm.json"
-  -n "release (no change)" "$REL_CMD"
-  -n "self-contained (no change)" "$SC_CMD")
-record "$(shq "${hf[@]}")"
-retry run "${hf[@]}"
+say "3d. No-change assembly: 1 warm-up + $WARM_RUNS interleaved rounds"
+interleaved warm "$WARM_RUNS" 1 \
+  -n "release (no change)" "$REL_CMD" \
+  -n "self-contained (no change)" "$SC_CMD"
+perf nochange "$REL_CMD" || { tail -n 30 "$WORK/perf-nochange.log" >&2; die "no-change release build failed"; }
+PERF_NOCHANGE=$PERF_S
+record "sh -c \"\$REL -clp:PerformanceSummary\"   # one more no-change build: what the release adds"
 
-say "3e. The tar step: the kv release (Steps=\"assemble;tar\"), with only the tarball deleted, $TAR_RUNS runs"
+say "3e. The tar step: the kv release (Steps=\"assemble;tar\"), with only the tarball deleted, $TAR_RUNS rounds"
 run sh -c "$KVREL_CMD" >"$WORK/kv-first.log" 2>&1 || { tail -n 30 "$WORK/kv-first.log" >&2; die "kv release build failed"; }
 record "sh -c \"\$KVREL\"   # assembles kv (and its tarball) once"
 [ -x "$KV" ] || die "no launcher at $KV after the kv release build"
@@ -334,13 +351,10 @@ KV_VERSION=${TARBALL##*/kv-}
 KV_VERSION=${KV_VERSION%.tar.gz}
 PREP_TAR="rm -f '$TARBALL' '$TARBALL.sha256'"
 showvar PREP_TAR "$PREP_TAR"
-hf=(hyperfine --runs "$TAR_RUNS"
-  --prepare "$PREP_TAR" --prepare true
-  --export-json "$WORK/hyperfine-tar.json"
-  -n "kv, tarball deleted" "$KVREL_CMD"
-  -n "kv, no change" "$KVREL_CMD")
-record "$(shq "${hf[@]}")"
-retry run "${hf[@]}"
+interleaved tar "$TAR_RUNS" 0 \
+  --prepare "$PREP_TAR" --prepare true \
+  -n "kv, tarball deleted" "$KVREL_CMD" \
+  -n "kv, no change" "$KVREL_CMD"
 sh -c "$PREP_TAR"
 perf tar "$KVREL_CMD" || { tail -n 30 "$WORK/perf-tar.log" >&2; die "kv release build failed"; }
 PERF_TAR=$PERF_S
@@ -496,6 +510,7 @@ git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)
   fact PERF_RELEASE "$PERF_RELEASE"
   fact PERF_SELFCONTAINED "$PERF_SC"
   fact PERF_TAR "$PERF_TAR"
+  fact PERF_NOCHANGE "$PERF_NOCHANGE"
   fact RPC_EXPR "$RPC_EXPR"
   fact EVAL_STATIC "$EVAL_STATIC"
   fact EVAL_ROSLYN "$EVAL_ROSLYN"
