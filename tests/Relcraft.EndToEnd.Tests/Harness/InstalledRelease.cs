@@ -17,6 +17,10 @@ public sealed class InstalledRelease(string root, string name, bool hideDotnet =
     public string Root { get; } = root;
     public string Name { get; } = name;
     public bool HideDotnet { get; } = hideDotnet;
+    /// <summary>Where the launcher's commands run (default: the release root); bin/NAME must not depend on it.</summary>
+    public string WorkingDirectory { get; init; } = root;
+    /// <summary>How long one command of <see cref="Run(string[])"/> may take before it is killed and the test fails.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public string Launcher => Path.Combine(Root, "bin", Name);
     public string Tmp => Path.Combine(Root, "tmp");
 
@@ -42,7 +46,7 @@ public sealed class InstalledRelease(string root, string name, bool hideDotnet =
     {
         Track(environment);
         var (file, arguments) = HideDotnet ? WithoutMachineDotnet(program, args) : (program, args);
-        return ProcessRunner.Run(file, arguments, Root, environment, TimeSpan.FromSeconds(60));
+        return ProcessRunner.Run(file, arguments, WorkingDirectory, environment, CommandTimeout);
     }
 
     /// <summary>Starts the launcher without waiting for it (for `start`, which runs in the foreground).</summary>
@@ -50,7 +54,7 @@ public sealed class InstalledRelease(string root, string name, bool hideDotnet =
     {
         Track(environment);
         var (file, arguments) = HideDotnet ? WithoutMachineDotnet(Launcher, args) : (Launcher, args);
-        var process = new RunningProcess(ProcessRunner.Start(file, arguments, Root, environment, redirect: true));
+        var process = new RunningProcess(ProcessRunner.Start(file, arguments, WorkingDirectory, environment, redirect: true));
         _foreground.Add(process);
         return process;
     }
