@@ -97,3 +97,34 @@ public sealed class ScratchAppFixture : IDisposable
 
     public void Dispose() => App.Dispose();
 }
+
+/// <summary>
+/// "Arm64.Web": `dotnet new web` plus a public static <c>Arm64.Web.Probe.Architecture()</c> (for a
+/// literal `rpc`), published with -r linux-arm64 and released as arm64-web. Its launcher runs from
+/// "/" (not the release root) with the commands' deadline long enough for an emulated .NET.
+/// </summary>
+public sealed class Arm64WebReleaseFixture : IDisposable
+{
+    public const string Name = "arm64-web";
+
+    public TestApp App { get; }
+    public InstalledRelease Release { get; }
+
+    public Arm64WebReleaseFixture(PackedSdk sdk)
+    {
+        App = TestApp.Create(sdk, "web", "Arm64.Web");
+        App.WriteFile("Probe.cs", """
+            namespace Arm64.Web;
+
+            public static class Probe
+            {
+                public static System.Runtime.InteropServices.Architecture Architecture() =>
+                    System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture;
+            }
+            """);
+        App.Publish("true", "-r", "linux-arm64").ShouldSucceed();
+        Release = new InstalledRelease(App.ReleaseDir(Name), Name) { WorkingDirectory = "/", CommandTimeout = TimeSpan.FromMinutes(5) };
+    }
+
+    public void Dispose() => App.Dispose();
+}

@@ -1,0 +1,104 @@
+using Relcraft.EndToEnd.Tests.Harness;
+
+namespace Relcraft.EndToEnd.Tests;
+
+/// <summary>
+/// A linux-arm64 release of `dotnet new web`, run for real on this x64 machine under qemu-user
+/// (build/arm64-emulation.sh registers it with binfmt_misc), with the machine's .NET hidden and from
+/// a working directory that is not the release root: daemon, HTTP, rpc, stop.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFixture<Arm64WebReleaseFixture>, IDisposable
+{
+    private const ushort EM_AARCH64 = 0xB7;
+    private const string BinfmtEntry = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
+    /// <summary>Where libc6-arm64-cross and libstdc++6-arm64-cross put the arm64 libraries.</summary>
+    private const string CrossLibraries = "/usr/aarch64-linux-gnu";
+    /// <summary>Where a multiarch libc6:arm64 puts its libc, if someone installed it.</summary>
+    private const string MultiarchLibc = "/lib/aarch64-linux-gnu/libc.so.6";
+
+    /// <summary>
+    /// QEMU_LD_PREFIX for the setup build/arm64-emulation.sh found: the cross libraries need it (their
+    /// loader finds no libc without it); a multiarch libc6:arm64 must not get it (the cross loader would
+    /// load that libc, a different glibc build, and .NET spins at startup). Null removes the variable.
+    /// </summary>
+    private static string? QemuLdPrefix => File.Exists(MultiarchLibc) ? null : CrossLibraries;
+
+    private InstalledRelease Release => fixture.Release;
+
+    public void Dispose() => Release.StopEverything();
+
+    [Fact]
+    public void Layout_AppAndRuntimeAreAarch64()
+    {
+        var app = Path.Combine(Release.Root, "lib", $"{Arm64WebReleaseFixture.Name}-1.0.0", "Arm64.Web");
+        Assert.True(IsAarch64Elf(app), $"{app}: {(File.Exists(app) ? $"e_machine 0x{ElfMachine(app):X}, not aarch64" : "missing")}");
+
+        var runtime = Path.Combine(Release.Root, "runtime");
+        var elves = Directory.EnumerateFiles(runtime, "*", SearchOption.AllDirectories)
+            .Where(f => !new FileInfo(f).Attributes.HasFlag(FileAttributes.ReparsePoint) && ElfMachine(f) is not null)
+            .ToList();
+        Assert.Contains(elves, f => Path.GetFileName(f) == "libcoreclr.so");
+        Assert.Contains(elves, f => Path.GetFileName(f) == "libhostfxr.so");
+        Assert.All(elves, f => Assert.True(ElfMachine(f) == EM_AARCH64, $"{f}: e_machine 0x{ElfMachine(f):X}, not aarch64"));
+    }
+
+    [Fact]
+    public async Task DaemonRpcStop_RunUnderEmulation()
+    {
+        RequireEmulation();
+        var port = Processes.FreeTcpPort();
+        var env = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            // Set or removed here, whatever the caller's shell has.
+            ["QEMU_LD_PREFIX"] = QemuLdPrefix,
+            // The cross packages have no arm64 ICU.
+            ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1",
+            // Emulated .NET starts, JITs and stops many times slower than native.
+            ["RELEASE_START_TIMEOUT"] = "180",
+            ["RELEASE_RPC_TIMEOUT"] = "180",
+            ["RELEASE_STOP_TIMEOUT"] = "120",
+        };
+
+        Release.Run(env, "daemon").ShouldSucceed();
+        var pid = Release.Pid();
+        Assert.True(pid is not null && Processes.IsAlive(pid.Value), $"no running app after daemon returned\n{Release.Log()}");
+
+        // No retry: when daemon has returned, the app must already answer.
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) })
+            Assert.Equal("Hello World!", await http.GetStringAsync($"http://127.0.0.1:{port}/"));
+
+        // A literal static call (the agent's reflection fast path, no Roslyn) inside the running app.
+        var arch = Release.Run(env, "rpc", "Arm64.Web.Probe.Architecture()").ShouldSucceed();
+        Assert.Equal("Arm64", arch.StdOut.Trim());
+
+        Release.Run(env, "stop").ShouldSucceed();
+        Assert.False(Processes.IsAlive(pid!.Value), $"pid {pid} still running after stop returned");
+        Assert.True(Poll.Until(() => Processes.Mentioning(Release.Root).Count == 0, TimeSpan.FromSeconds(60)),
+            $"processes of the release still running after stop: {string.Join(", ", Processes.Mentioning(Release.Root).Select(p => $"{p} {Processes.CommandLine(p)}"))}");
+    }
+
+    /// <summary>Fails (never skips) when this machine cannot run arm64 binaries.</summary>
+    private static void RequireEmulation()
+    {
+        Assert.True(File.Exists(BinfmtEntry),
+            $"linux-arm64 emulation is not set up: no {BinfmtEntry}. Run build/arm64-emulation.sh as root (.ci/run does).");
+        Assert.True(File.ReadAllText(BinfmtEntry).StartsWith("enabled", StringComparison.Ordinal),
+            $"{BinfmtEntry} is disabled. Run build/arm64-emulation.sh as root.");
+        Assert.True(File.Exists(MultiarchLibc) || File.Exists(Path.Combine(CrossLibraries, "lib", "libc.so.6")),
+            $"no arm64 libc ({CrossLibraries}/lib or {MultiarchLibc}). Run build/arm64-emulation.sh as root.");
+    }
+
+    private static bool IsAarch64Elf(string path) => File.Exists(path) && ElfMachine(path) == EM_AARCH64;
+
+    /// <summary>e_machine of a 64-bit little-endian ELF file, or null when the file is not one.</summary>
+    private static ushort? ElfMachine(string path)
+    {
+        var header = new byte[20];
+        using (var file = File.OpenRead(path))
+            if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
+        if (header[0] != 0x7F || header[1] != 'E' || header[2] != 'L' || header[3] != 'F' || header[4] != 2 || header[5] != 1) return null;
+        return BitConverter.ToUInt16(header, 18);
+    }
+}
