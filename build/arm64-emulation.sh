@@ -1,27 +1,22 @@
 #!/bin/sh
 # Makes linux-arm64 binaries run on this x64 machine: qemu-user-static registered with
-# binfmt_misc, plus the arm64 C/C++ runtime libraries (.NET's host and runtime need libc,
-# libstdc++ and the arm64 dynamic loader). Used by .ci/run and needed by Arm64ReleaseTests.
-# Run as root. Idempotent: a second run installs and registers nothing new.
+# binfmt_misc, plus the arm64 libraries a .NET release needs (libc, libstdc++, OpenSSL for
+# the control channel's HMAC and any crypto, ICU for globalization). Used by .ci/run and
+# needed by Arm64ReleaseTests. Run as root. Idempotent: a second run changes nothing.
 #
-# Which arm64 libraries, and QEMU_LD_PREFIX. The registration (flags OPF) lets the kernel
-# start qemu for any arm64 ELF; the ELF's interpreter /lib/ld-linux-aarch64.so.1 then loads
-# libc & co. Two setups work, and mixing them does not:
-# * cross libraries only (what this script installs): they live in /usr/aarch64-linux-gnu;
-#   /lib/ld-linux-aarch64.so.1 becomes a symlink to their loader, and programs need
-#   QEMU_LD_PREFIX=/usr/aarch64-linux-gnu, without which that loader finds no arm64 libc
-#   ("libdl.so.2: cannot open shared object file").
-# * multiarch libc6:arm64 (dpkg --add-architecture arm64), if someone installed it: it owns
-#   /lib/ld-linux-aarch64.so.1 and puts its libraries in /etc/ld.so.cache; programs must NOT
-#   get QEMU_LD_PREFIX: the cross loader would load the multiarch libc (a newer build) and
-#   .NET spins forever at startup. This script then leaves that symlink alone.
-# Neither the cross packages nor a bare machine have an arm64 ICU: .NET apps need
-# DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 (or InvariantGlobalization) unless libicu72:arm64 is in.
+# The libraries are Debian's own arm64 packages (dpkg multiarch), not the *-arm64-cross ones:
+# those have no OpenSSL and no ICU, and without libssl an arm64 app aborts at the first rpc
+# ("No usable version of libssl was found"). libc6:arm64 owns the interpreter
+# /lib/ld-linux-aarch64.so.1 and puts its libraries in /etc/ld.so.cache, so programs need no
+# QEMU_LD_PREFIX, and must NOT get QEMU_LD_PREFIX=/usr/aarch64-linux-gnu if the cross
+# libraries are installed too: that pairs the cross loader with the multiarch libc (another
+# glibc build) and .NET spins forever at startup. The registration (flags OPF) opens qemu at
+# registration time, so it also works in the tests' private mount namespaces.
 set -eu
 
-prefix=/usr/aarch64-linux-gnu
 binfmt=/proc/sys/fs/binfmt_misc
 conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+packages="qemu-user-static libc6:arm64 libstdc++6:arm64 libssl3:arm64 libicu72:arm64"
 
 fail() {
   echo "arm64-emulation: $*" >&2
@@ -31,17 +26,22 @@ fail() {
 [ "$(id -u)" -eq 0 ] || fail "must run as root"
 
 installed() {
-  for pkg in qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross; do
+  for pkg in $packages; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || return 1
   done
 }
 
 if ! installed; then
   export DEBIAN_FRONTEND=noninteractive
-  # A fresh container has no package lists; update only when the install cannot find them.
-  apt-get install -y -qq qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross >/dev/null 2>&1 || {
-    apt-get update -qq
-    apt-get install -y -qq qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross >/dev/null
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    apt-get update -qq # the arm64 package lists
+  fi
+  # shellcheck disable=SC2086 # one word per package
+  apt-get install -y -qq $packages >/dev/null 2>&1 || {
+    apt-get update -qq # a fresh machine has no package lists, or old ones
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $packages >/dev/null
   }
 fi
 
@@ -64,32 +64,13 @@ if ! grep -qx enabled "$binfmt/qemu-aarch64"; then
   grep -qx enabled "$binfmt/qemu-aarch64" || fail "binfmt_misc entry qemu-aarch64 is registered but cannot be enabled"
 fi
 
-multiarch_loader=/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1
-if [ -e "$multiarch_loader" ]; then
-  ld_prefix=
-  libc_expected=/lib/aarch64-linux-gnu/libc.so.6
-else
-  ln -sf "$prefix/lib/ld-linux-aarch64.so.1" /lib/ld-linux-aarch64.so.1
-  ld_prefix=$prefix
-  libc_expected=/lib/libc.so.6 # as qemu shows $prefix/lib/libc.so.6
-fi
-
 # Proof: the arm64 dynamic loader (an arm64 ELF executable) runs under qemu and resolves
-# libstdc++'s dependencies (libc, libm, libgcc_s) from the same glibc build as itself.
-probe() {
-  if [ -n "$ld_prefix" ]; then
-    QEMU_LD_PREFIX=$ld_prefix /lib/ld-linux-aarch64.so.1 --list "$prefix/lib/libstdc++.so.6" 2>&1
-  else
-    env -u QEMU_LD_PREFIX /lib/ld-linux-aarch64.so.1 --list "$prefix/lib/libstdc++.so.6" 2>&1
-  fi
-}
-if ! out=$(probe) || ! printf '%s\n' "$out" | grep -q "libc\.so\.6 => $libc_expected "; then
-  fail "an arm64 binary does not run as expected (QEMU_LD_PREFIX=${ld_prefix:-unset}, libc should be $libc_expected):
-/lib/ld-linux-aarch64.so.1 --list libstdc++.so.6 said: ${out:-nothing}
+# libssl's dependencies from the multiarch libc, as every arm64 program will.
+loader=/lib/ld-linux-aarch64.so.1
+libssl=/usr/lib/aarch64-linux-gnu/libssl.so.3
+if ! out=$(env -u QEMU_LD_PREFIX "$loader" --list "$libssl" 2>&1) ||
+  ! printf '%s\n' "$out" | grep -q 'libc\.so\.6 => /lib/aarch64-linux-gnu/libc\.so\.6 '; then
+  fail "an arm64 binary does not run as expected: $loader --list $libssl said: ${out:-nothing}
 binfmt_misc qemu-aarch64: $(tr '\n' ' ' <"$binfmt/qemu-aarch64")"
 fi
-if [ -n "$ld_prefix" ]; then
-  echo "arm64-emulation: ready (cross libraries); run arm64 programs with QEMU_LD_PREFIX=$ld_prefix"
-else
-  echo "arm64-emulation: ready (multiarch libc6:arm64); run arm64 programs WITHOUT QEMU_LD_PREFIX"
-fi
+echo "arm64-emulation: ready ($(grep '^interpreter' "$binfmt/qemu-aarch64"), $(grep '^flags' "$binfmt/qemu-aarch64")); run arm64 programs without QEMU_LD_PREFIX"
