@@ -12,17 +12,8 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
 {
     private const ushort EM_AARCH64 = 0xB7;
     private const string BinfmtEntry = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
-    /// <summary>Where libc6-arm64-cross and libstdc++6-arm64-cross put the arm64 libraries.</summary>
-    private const string CrossLibraries = "/usr/aarch64-linux-gnu";
-    /// <summary>Where a multiarch libc6:arm64 puts its libc, if someone installed it.</summary>
-    private const string MultiarchLibc = "/lib/aarch64-linux-gnu/libc.so.6";
-
-    /// <summary>
-    /// QEMU_LD_PREFIX for the setup build/arm64-emulation.sh found: the cross libraries need it (their
-    /// loader finds no libc without it); a multiarch libc6:arm64 must not get it (the cross loader would
-    /// load that libc, a different glibc build, and .NET spins at startup). Null removes the variable.
-    /// </summary>
-    private static string? QemuLdPrefix => File.Exists(MultiarchLibc) ? null : CrossLibraries;
+    /// <summary>What build/arm64-emulation.sh installs (multiarch libc6:arm64, libssl3:arm64): libc, and OpenSSL for the control channel.</summary>
+    private static readonly string[] Arm64Libraries = ["/lib/aarch64-linux-gnu/libc.so.6", "/usr/lib/aarch64-linux-gnu/libssl.so.3"];
 
     private InstalledRelease Release => fixture.Release;
 
@@ -33,6 +24,10 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
     {
         var app = Path.Combine(Release.Root, "lib", $"{Arm64WebReleaseFixture.Name}-1.0.0", "Arm64.Web");
         Assert.True(IsAarch64Elf(app), $"{app}: {(File.Exists(app) ? $"e_machine 0x{ElfMachine(app):X}, not aarch64" : "missing")}");
+
+        // The supervisor's own apphost (a cross-RID release has no dotnet muxer).
+        var supervisor = Path.Combine(Assert.Single(Directory.GetDirectories(Path.Combine(Release.Root, "lib"), "relcraft-*")), "Relcraft.Launcher");
+        Assert.True(IsAarch64Elf(supervisor), $"{supervisor}: {(File.Exists(supervisor) ? $"e_machine 0x{ElfMachine(supervisor):X}, not aarch64" : "missing")}");
 
         var runtime = Path.Combine(Release.Root, "runtime");
         var elves = Directory.EnumerateFiles(runtime, "*", SearchOption.AllDirectories)
@@ -51,10 +46,9 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
         var env = new Dictionary<string, string?>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-            // Set or removed here, whatever the caller's shell has.
-            ["QEMU_LD_PREFIX"] = QemuLdPrefix,
-            // The cross packages have no arm64 ICU.
-            ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1",
+            // Removed, whatever the caller's shell has: the multiarch libraries need none, and
+            // QEMU_LD_PREFIX=/usr/aarch64-linux-gnu (the cross libraries) would hang .NET at startup.
+            ["QEMU_LD_PREFIX"] = null,
             // Emulated .NET starts, JITs and stops many times slower than native.
             ["RELEASE_START_TIMEOUT"] = "180",
             ["RELEASE_RPC_TIMEOUT"] = "180",
@@ -86,8 +80,8 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
             $"linux-arm64 emulation is not set up: no {BinfmtEntry}. Run build/arm64-emulation.sh as root (.ci/run does).");
         Assert.True(File.ReadAllText(BinfmtEntry).StartsWith("enabled", StringComparison.Ordinal),
             $"{BinfmtEntry} is disabled. Run build/arm64-emulation.sh as root.");
-        Assert.True(File.Exists(MultiarchLibc) || File.Exists(Path.Combine(CrossLibraries, "lib", "libc.so.6")),
-            $"no arm64 libc ({CrossLibraries}/lib or {MultiarchLibc}). Run build/arm64-emulation.sh as root.");
+        foreach (var library in Arm64Libraries)
+            Assert.True(File.Exists(library), $"no {library} (arm64 libraries). Run build/arm64-emulation.sh as root.");
     }
 
     private static bool IsAarch64Elf(string path) => File.Exists(path) && ElfMachine(path) == EM_AARCH64;
