@@ -12,11 +12,14 @@
 # libraries are installed too: that pairs the cross loader with the multiarch libc (another
 # glibc build) and .NET spins forever at startup. The registration (flags OPF) opens qemu at
 # registration time, so it also works in the tests' private mount namespaces.
+# .NET under qemu also needs DOTNET_EnableWriteXorExecute=0: with W^X the JIT writes code
+# through a second mapping, qemu misses the change and runs stale code (e.g. Kestrel failing
+# with a NullReferenceException at startup).
 set -eu
 
 binfmt=/proc/sys/fs/binfmt_misc
 conf=/usr/lib/binfmt.d/qemu-aarch64.conf
-packages="qemu-user-static libc6:arm64 libstdc++6:arm64 libssl3:arm64 libicu72:arm64"
+packages="qemu-user-static libc6:arm64 libstdc++6:arm64 libssl3:arm64 libicu72:arm64 zlib1g:arm64"
 
 fail() {
   echo "arm64-emulation: $*" >&2
@@ -73,4 +76,4 @@ if ! out=$(env -u QEMU_LD_PREFIX "$loader" --list "$libssl" 2>&1) ||
   fail "an arm64 binary does not run as expected: $loader --list $libssl said: ${out:-nothing}
 binfmt_misc qemu-aarch64: $(tr '\n' ' ' <"$binfmt/qemu-aarch64")"
 fi
-echo "arm64-emulation: ready ($(grep '^interpreter' "$binfmt/qemu-aarch64"), $(grep '^flags' "$binfmt/qemu-aarch64")); run arm64 programs without QEMU_LD_PREFIX"
+echo "arm64-emulation: ready ($(grep '^interpreter' "$binfmt/qemu-aarch64"), $(grep '^flags' "$binfmt/qemu-aarch64")); run arm64 programs without QEMU_LD_PREFIX, .NET ones with DOTNET_EnableWriteXorExecute=0"

@@ -49,9 +49,13 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
             // Removed, whatever the caller's shell has: the multiarch libraries need none, and
             // QEMU_LD_PREFIX=/usr/aarch64-linux-gnu (the cross libraries) would hang .NET at startup.
             ["QEMU_LD_PREFIX"] = null,
-            // Emulated .NET starts, JITs and stops many times slower than native.
-            ["RELEASE_START_TIMEOUT"] = "180",
-            ["RELEASE_RPC_TIMEOUT"] = "180",
+            // W^X makes the JIT write code through a second mapping; qemu does not see the write and
+            // runs stale translated code (Kestrel then fails at startup, now and then).
+            ["DOTNET_EnableWriteXorExecute"] = "0",
+            // Emulated .NET starts, JITs and stops many times slower than native (minutes on a loaded
+            // machine): upper bounds only, the launcher returns as soon as it is done.
+            ["RELEASE_START_TIMEOUT"] = "600",
+            ["RELEASE_RPC_TIMEOUT"] = "600",
             ["RELEASE_STOP_TIMEOUT"] = "120",
         };
 
@@ -60,7 +64,7 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
         Assert.True(pid is not null && Processes.IsAlive(pid.Value), $"no running app after daemon returned\n{Release.Log()}");
 
         // No retry: when daemon has returned, the app must already answer.
-        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) })
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(300) })
             Assert.Equal("Hello World!", await http.GetStringAsync($"http://127.0.0.1:{port}/"));
 
         // A literal static call (the agent's reflection fast path, no Roslyn) inside the running app.

@@ -101,7 +101,8 @@ public sealed class ScratchAppFixture : IDisposable
 /// <summary>
 /// "Arm64.Web": `dotnet new web` plus a public static <c>Arm64.Web.Probe.Architecture()</c> (for a
 /// literal `rpc`), published with -r linux-arm64 and released as arm64-web. Its launcher runs from
-/// "/" (not the release root) with the commands' deadline long enough for an emulated .NET.
+/// "/" (not the release root); each command may take 11 minutes, longer than the 600 s the test
+/// gives the launcher's own timeouts, so a slow emulated .NET fails with the launcher's message.
 /// </summary>
 public sealed class Arm64WebReleaseFixture : IDisposable
 {
@@ -123,7 +124,7 @@ public sealed class Arm64WebReleaseFixture : IDisposable
             }
             """);
         App.Publish("true", "-r", "linux-arm64").ShouldSucceed();
-        Release = new InstalledRelease(App.ReleaseDir(Name), Name) { WorkingDirectory = "/", CommandTimeout = TimeSpan.FromMinutes(5) };
+        Release = new InstalledRelease(App.ReleaseDir(Name), Name) { WorkingDirectory = "/", CommandTimeout = TimeSpan.FromMinutes(11) };
     }
 
     public void Dispose() => App.Dispose();
