@@ -84,6 +84,24 @@ public sealed class ReleaseShapeTests(ScratchAppFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void PublishDirectory_FilesOfLateTargetsAreIn_AndWhatAPublishNoLongerWritesIsGone()
+    {
+        App.WriteFile("notes/late.txt", "copied by a target of the user's\n");
+        var path = Path.Combine(App.Dir, "bin", "rel-late", Name);
+        var release = Publish("true", path, """
+            <Target Name="CopyLateFile" AfterTargets="Publish">
+              <Copy SourceFiles="notes/late.txt" DestinationFolder="$(PublishDir)extra/" />
+            </Target>
+            """);
+        var late = Path.Combine(release.Root, "lib", $"{Name}-1.0.0", "extra", "late.txt");
+        Assert.True(File.Exists(late), "a file a late publish target copied into the publish directory is not in the release");
+
+        // The same project without that target: the file must not survive from the last publish.
+        Publish("true", path);
+        Assert.False(File.Exists(late), "a file only an earlier publish wrote is still in the release");
+    }
+
+    [Fact]
     public void ProjectRelease_PublishesAndRunsTheOtherExecutable()
     {
         var side = Path.Combine(App.Root, "side");
