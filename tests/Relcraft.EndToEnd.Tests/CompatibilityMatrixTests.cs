@@ -347,7 +347,7 @@ public sealed class MatrixAppsFixture(PackedSdk sdk) : IDisposable
                 break;
         }
         if (kind is not ("console" or "worker"))
-            BeforeRun(app, """app.MapGet("/relcraft-config", (IConfiguration c) => c["Relcraft:Greeting"]);""");
+            BeforeRun(app, """app.MapGet("/relcraft-config", (IConfiguration c) => c["Relcraft:Greeting"] ?? "(no Relcraft:Greeting)");""");
 
         app.Publish().ShouldSucceed();
         var name = project.ToLowerInvariant().Replace('.', '-');
