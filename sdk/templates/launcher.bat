@@ -36,6 +36,8 @@ if defined PID (
 if not exist "%RELEASE_TMP%" mkdir "%RELEASE_TMP%"
 rem The agent inside the app writes its own pid to RELCRAFT_PID_FILE: cmd.exe cannot exec.
 set "RELCRAFT_PID_FILE=%PID_FILE%"
+rem The Generic Host's content root (appsettings*.json, wwwroot\) is the app's folder, not the working directory.
+if not defined DOTNET_CONTENTROOT if not defined ASPNETCORE_CONTENTROOT set "DOTNET_CONTENTROOT=%APP_DIR%"
 if exist "%TOOLS_DIR%\Relcraft.Agent.dll" set "DOTNET_STARTUP_HOOKS=%TOOLS_DIR%\Relcraft.Agent.dll"
 shift
 set "ARGS="

@@ -201,6 +201,14 @@ find_dotnet() {
 
 # app_environment: what every process of the app sees besides RELEASE_*.
 app_environment() {
+  # The Generic Host takes its content root (appsettings*.json, wwwroot/) from the working directory;
+  # in a release it is the app's own folder, as WORKDIR /app is in container images. The working
+  # directory itself stays the operator's, so relative paths given as arguments keep their meaning.
+  # An explicit DOTNET_CONTENTROOT or ASPNETCORE_CONTENTROOT wins.
+  if [ -z "${DOTNET_CONTENTROOT:-}" ] && [ -z "${ASPNETCORE_CONTENTROOT:-}" ]; then
+    DOTNET_CONTENTROOT=$APP_DIR
+    export DOTNET_CONTENTROOT
+  fi
   if hooks_disabled; then
     # No agent can run: the supervisor falls back to "alive after a grace period" for readiness.
     RELCRAFT_NO_AGENT=1

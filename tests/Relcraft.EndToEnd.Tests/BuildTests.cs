@@ -196,5 +196,25 @@ public sealed class BuildTests(ScratchAppFixture fixture) : IClassFixture<Scratc
 
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(path, "releases", "1.0.0", "release.json")));
         Assert.Equal("linux-arm64", manifest.RootElement.GetProperty("rid").GetString());
+
+        // The tools run inside and beside the arm64 app: no x64 ReadyToRun image may be among them
+        // (it is a BadImageFormatException there). There is no arm64 ReadyToRun build: all IL.
+        var tools = Assert.Single(Directory.GetDirectories(Path.Combine(path, "lib"), "relcraft-*"));
+        var images = Directory.GetFiles(tools, "*.dll");
+        Assert.Contains(images, f => Path.GetFileName(f) == "Relcraft.Agent.dll");
+        Assert.All(images, f => Assert.False(IsReadyToRun(f), $"{f} is a ReadyToRun image (for another architecture)"));
+        Assert.Equal(0xB7, BitConverter.ToUInt16(File.ReadAllBytes(Path.Combine(tools, "Relcraft.Launcher")).AsSpan(18, 2))); // its apphost: arm64
+
+        // …while the build machine's own RID keeps its ReadyToRun tools (the check above can see them).
+        var x64Release = Path.Combine(App.Dir, "bin", "rel-x64", Name);
+        App.Publish("true", "-r", "linux-x64", $"-p:ReleasePath={x64Release}/").ShouldSucceed();
+        var x64Tools = Assert.Single(Directory.GetDirectories(Path.Combine(x64Release, "lib"), "relcraft-*"));
+        Assert.True(IsReadyToRun(Path.Combine(x64Tools, "Relcraft.Launcher.dll")), "the linux-x64 release's launcher is not ReadyToRun");
+    }
+
+    private static bool IsReadyToRun(string assembly)
+    {
+        using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(assembly));
+        return pe.PEHeaders.CorHeader is { ManagedNativeHeaderDirectory.Size: > 0 };
     }
 }
