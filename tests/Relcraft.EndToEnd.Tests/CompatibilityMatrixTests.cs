@@ -122,7 +122,8 @@ public sealed class CompatibilityMatrixTests(MatrixAppsFixture apps) : IClassFix
                 await Check("GET / renders the library's component, with its assets", async () =>
                 {
                     var html = await GetText(http, "/");
-                    Assert.Contains($"This component is defined in the <strong>{MatrixAppsFixture.LibraryName}</strong> library.", html);
+                    // Scoped CSS adds the library's b-XXXX attribute to every element of the component.
+                    Assert.Matches($@"This component is defined in the <strong b-\w+>{Regex.Escape(MatrixAppsFixture.LibraryName)}</strong> library\.", html);
                     var assets = await AssertAssetsServed(http, html);
                     Assert.Contains(assets, a => a.Contains($"_content/{MatrixAppsFixture.LibraryName}/widgets.css", StringComparison.Ordinal));
                 });
