@@ -17,6 +17,11 @@ public sealed class InstalledRelease(string root, string name, bool hideDotnet =
     public string Root { get; } = root;
     public string Name { get; } = name;
     public bool HideDotnet { get; } = hideDotnet;
+    /// <summary>
+    /// Where the launcher's commands run (default: the release root). An operator seldom stands in the release,
+    /// so the matrix tests run them from "/" to catch anything that leans on the working directory.
+    /// </summary>
+    public string WorkingDirectory { get; init; } = root;
     public string Launcher => Path.Combine(Root, "bin", Name);
     public string Tmp => Path.Combine(Root, "tmp");
 
@@ -42,7 +47,7 @@ public sealed class InstalledRelease(string root, string name, bool hideDotnet =
     {
         Track(environment);
         var (file, arguments) = HideDotnet ? WithoutMachineDotnet(program, args) : (program, args);
-        return ProcessRunner.Run(file, arguments, Root, environment, TimeSpan.FromSeconds(60));
+        return ProcessRunner.Run(file, arguments, WorkingDirectory, environment, TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Starts the launcher without waiting for it (for `start`, which runs in the foreground).</summary>
@@ -50,7 +55,7 @@ public sealed class InstalledRelease(string root, string name, bool hideDotnet =
     {
         Track(environment);
         var (file, arguments) = HideDotnet ? WithoutMachineDotnet(Launcher, args) : (Launcher, args);
-        var process = new RunningProcess(ProcessRunner.Start(file, arguments, Root, environment, redirect: true));
+        var process = new RunningProcess(ProcessRunner.Start(file, arguments, WorkingDirectory, environment, redirect: true));
         _foreground.Add(process);
         return process;
     }
