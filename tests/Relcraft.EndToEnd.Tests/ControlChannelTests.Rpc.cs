@@ -118,6 +118,7 @@ public sealed partial class ControlChannelTests
         "Ctl.State.Default.Next.Name",                 // NullReferenceException
         "Ctl.State.Default.Capacity",
         "Ctl.State.Default.Keys",
+        "Ctl.State.Default.Shelves.Count",              // IReadOnlyList<T> inherits Count
         "Ctl.State.Default.Fail()",
         "Ctl.State.Echo(2, \"b\").ToUpperInvariant()",
         "Environment.ProcessId",

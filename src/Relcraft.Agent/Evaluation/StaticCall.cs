@@ -168,6 +168,19 @@ internal sealed class StaticCall
 
     private static Step? BindMember(Type type, Segment segment, bool isStatic)
     {
+        var step = BindDeclaredMember(type, segment, isStatic);
+        // An interface does not list what it inherits (IReadOnlyList<T>.Count is IReadOnlyCollection<T>'s):
+        // look in the interfaces it extends; C# binds there when exactly one of them has the member.
+        if (step is null && type.IsInterface && !isStatic)
+        {
+            var inherited = type.GetInterfaces().Select(i => BindDeclaredMember(i, segment, isStatic)).Where(s => s is not null).ToList();
+            if (inherited.Count == 1) step = inherited[0];
+        }
+        return step;
+    }
+
+    private static Step? BindDeclaredMember(Type type, Segment segment, bool isStatic)
+    {
         var flags = BindingFlags.Public | (isStatic ? BindingFlags.Static : BindingFlags.Instance);
         if (segment.Arguments is { } arguments)
         {

@@ -41,5 +41,6 @@ public sealed class Shelf(string name, Dictionary<string, string> items)
     public readonly int Capacity = 12;
     public string? Lookup(string key) => items.TryGetValue(key, out var v) ? v : null;
     public IEnumerable<string> Keys => items.Keys.Order();
+    public IReadOnlyList<string> Shelves => [Name, "spare"];
     public string Fail() => throw new InvalidOperationException("the shelf says no");
 }
