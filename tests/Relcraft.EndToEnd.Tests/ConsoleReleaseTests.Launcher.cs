@@ -50,6 +50,55 @@ public sealed partial class ConsoleReleaseTests
     }
 
     [Fact]
+    public void EnvSh_IsSourcedWithTheCommandAndItsArguments()
+    {
+        var seen = ProbeOutput.Parse(Release.Run("start", "once", "two words").ShouldSucceed().StdOut);
+        Assert.Equal("start once two words", seen["env:ENV_SH_ARGS"]);
+    }
+
+    /// <summary>`sh -c 'cd DIR; exec bin/NAME ARGS'`: the launcher run from another working directory.</summary>
+    private RunResult RunFrom(string directory, IReadOnlyDictionary<string, string?>? env, params string[] args) =>
+        Release.RunProgram("sh", env, ["-c", "cd \"$0\" && exec \"$@\"", directory, Release.Launcher, .. args]);
+
+    [Fact]
+    public void FromAnyWorkingDirectory_TheAppKeepsItAndItsContentRootIsTheAppFolder()
+    {
+        var elsewhere = Directory.CreateTempSubdirectory("relcraft-cwd-").FullName;
+        try
+        {
+            foreach (var dir in new[] { elsewhere, "/" })
+            {
+                var seen = ProbeOutput.Parse(RunFrom(dir, null, "start", "once", "data/input.txt").ShouldSucceed().StdOut);
+                Assert.Equal(dir, seen["cwd"]);
+                // A relative path the operator passes still means what it meant where they typed it.
+                Assert.Equal(Path.Combine(dir, "data/input.txt"), seen["fullpath:args[1]"]);
+                Assert.Equal(Path.Combine(Root, "lib", $"{Name}-{Version}"), seen["env:DOTNET_CONTENTROOT"]);
+            }
+
+            RunFrom(elsewhere, null, "daemon").ShouldSucceed();
+            var pid = Release.Pid();
+            Assert.True(pid is not null && Processes.IsAlive(pid.Value), Release.Log());
+            Assert.Equal($"{pid}", RunFrom("/", null, "pid").ShouldSucceed().StdOut.Trim());
+            RunFrom("/", null, "stop").ShouldSucceed();
+            AssertGoneNow(pid!.Value);
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ContentRoot_AnExplicitOneFromTheOperatorWins()
+    {
+        var seen = ProbeOutput.Parse(Release.Run(Env(("ASPNETCORE_CONTENTROOT", "/srv/web")), "start", "once").ShouldSucceed().StdOut);
+        Assert.Equal("/srv/web", seen["env:ASPNETCORE_CONTENTROOT"]);
+        Assert.Equal("", seen["env:DOTNET_CONTENTROOT"]); // would override ASPNETCORE_CONTENTROOT in WebApplication
+        seen = ProbeOutput.Parse(Release.Run(Env(("DOTNET_CONTENTROOT", "/srv/app")), "start", "once").ShouldSucceed().StdOut);
+        Assert.Equal("/srv/app", seen["env:DOTNET_CONTENTROOT"]);
+    }
+
+    [Fact]
     public void ReleaseEnv_IsOverriddenByTheOperatorsEnvironment()
     {
         var seen = ProbeOutput.Parse(Release.Run(Env(("FROM_RELEASE_ENV", "from operator")), "start", "once").ShouldSucceed().StdOut);

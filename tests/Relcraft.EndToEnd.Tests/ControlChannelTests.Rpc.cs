@@ -107,6 +107,45 @@ public sealed partial class ControlChannelTests
         Assert.Equal("True", RpcValue("Ctl.State.IsLoaded(\"Microsoft.CodeAnalysis\") && true"));
     }
 
+    /// <summary>Chains on static roots the fast path binds, values and failures alike.</summary>
+    public static readonly string[] FastPathExpressions =
+    [
+        "Ctl.State.Default.Count",
+        "Ctl.State.Default.Name.Length",
+        "Ctl.State.Default.Lookup(\"milk\")",
+        "Ctl.State.Default.Lookup(\"milk\").Length",
+        "Ctl.State.Default.Lookup(\"bread\").Length", // NullReferenceException
+        "Ctl.State.Default.Next.Name",                 // NullReferenceException
+        "Ctl.State.Default.Capacity",
+        "Ctl.State.Default.Keys",
+        "Ctl.State.Default.Shelves.Count",              // IReadOnlyList<T> inherits Count
+        "Ctl.State.Default.Fail()",
+        "Ctl.State.Echo(2, \"b\").ToUpperInvariant()",
+        "Environment.ProcessId",
+        "System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture",
+    ];
+
+    [Fact]
+    public void Rpc_FastPath_MemberChains_WithoutTheCompiler_AndExactlyAsRoslynWouldAnswer()
+    {
+        Daemon();
+        var fast = FastPathExpressions.Select(e => Rpc(e)).ToList();
+        Assert.Equal("False", RpcValue("Ctl.State.IsLoaded(\"Microsoft.CodeAnalysis\")"));
+        Assert.Equal("2", fast[0].ShouldSucceed().StdOut.Trim());
+        Assert.Equal("two litres", fast[2].ShouldSucceed().StdOut.Trim());
+        Assert.Contains("System.NullReferenceException", fast[4].ShouldFail(1).StdErr);
+        Assert.Contains("System.InvalidOperationException: the shelf says no", fast[8].ShouldFail(1).StdErr);
+
+        // The same expressions in parentheses do not match the fast path: Roslyn evaluates them.
+        for (var i = 0; i < FastPathExpressions.Length; i++)
+        {
+            var roslyn = Rpc($"({FastPathExpressions[i]})");
+            Assert.True((fast[i].ExitCode, fast[i].StdOut, fast[i].StdErr) == (roslyn.ExitCode, roslyn.StdOut, roslyn.StdErr),
+                $"fast path and Roslyn differ for {FastPathExpressions[i]}\nfast:\n{fast[i]}\nroslyn:\n{roslyn}");
+        }
+        Assert.Equal("True", RpcValue("Ctl.State.IsLoaded(\"Microsoft.CodeAnalysis\")"));
+    }
+
     [Fact]
     public void Ping_AfterTheDaemonWasKilled_SaysNotRunning_AndTheNextDaemonServesAgain()
     {

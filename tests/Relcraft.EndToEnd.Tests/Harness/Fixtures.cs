@@ -33,7 +33,7 @@ public sealed class ProbeReleaseFixture : IDisposable
     {
         App = TestApp.Create(sdk, "console", "Probe.App");
         App.CopyAsset("Probe/Program.cs", "Program.cs");
-        App.WriteFile("rel/env.sh.template", "# rendered by the end-to-end tests\nexport FROM_ENV_SH=yes\n");
+        App.WriteFile("rel/env.sh.template", "# rendered by the end-to-end tests\nexport FROM_ENV_SH=yes\nexport ENV_SH_ARGS=\"$*\"\n");
         App.SetProjectXml(ProjectXml);
         Published = App.Publish().ShouldSucceed();
         Release = App.Release(Name);

@@ -17,7 +17,10 @@ public sealed class InstalledRelease(string root, string name, bool hideDotnet =
     public string Root { get; } = root;
     public string Name { get; } = name;
     public bool HideDotnet { get; } = hideDotnet;
-    /// <summary>Where the launcher's commands run (default: the release root); bin/NAME must not depend on it.</summary>
+    /// <summary>
+    /// Where the launcher's commands run (default: the release root). An operator seldom stands in the release,
+    /// so the matrix tests run them from "/" to catch anything that leans on the working directory.
+    /// </summary>
     public string WorkingDirectory { get; init; } = root;
     /// <summary>How long one command of <see cref="Run(string[])"/> may take before it is killed and the test fails.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(60);
