@@ -99,10 +99,9 @@ public sealed class ScratchAppFixture : IDisposable
 }
 
 /// <summary>
-/// "Arm64.Web": `dotnet new web` plus a public static <c>Arm64.Web.Probe.Architecture()</c> (for a
-/// literal `rpc`), published with -r linux-arm64 and released as arm64-web. Its launcher runs from
-/// "/" (not the release root); each command may take 11 minutes, longer than the 600 s the test
-/// gives the launcher's own timeouts, so a slow emulated .NET fails with the launcher's message.
+/// "Arm64.Web": `dotnet new web` published with -r linux-arm64, released as arm64-web. Its launcher
+/// runs from "/" (not the release root); each command may take 11 minutes, longer than the 600 s
+/// the test gives the launcher's own timeouts, so a slow emulated .NET fails with the launcher's message.
 /// </summary>
 public sealed class Arm64WebReleaseFixture : IDisposable
 {
@@ -114,15 +113,6 @@ public sealed class Arm64WebReleaseFixture : IDisposable
     public Arm64WebReleaseFixture(PackedSdk sdk)
     {
         App = TestApp.Create(sdk, "web", "Arm64.Web");
-        App.WriteFile("Probe.cs", """
-            namespace Arm64.Web;
-
-            public static class Probe
-            {
-                public static System.Runtime.InteropServices.Architecture Architecture() =>
-                    System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture;
-            }
-            """);
         App.Publish("true", "-r", "linux-arm64").ShouldSucceed();
         Release = new InstalledRelease(App.ReleaseDir(Name), Name) { WorkingDirectory = "/", CommandTimeout = TimeSpan.FromMinutes(11) };
     }
