@@ -46,7 +46,7 @@ public sealed class PackedSdk : IDisposable
         }
     }
 
-    private static string FindRepoRoot()
+    public static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Relcraft.Sdk.sln"))) return dir.FullName;
