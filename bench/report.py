@@ -164,6 +164,7 @@ def main():
     first = load(j("first-answer.json"))
     req = load(j("first-request.json"))
     daemon = load(j("daemon.json"))
+    daemon_roslyn = load(j("daemon-roslyn.json"))
 
     rel_cold = cold["release (cold)"]
     relnr_cold = cold["release, ReleaseReadyToRun=false (cold)"]
@@ -284,9 +285,16 @@ def main():
     row(f"`bin/kv rpc '{facts['RPC_EXPR']}'`, warm ({len(rpc['times'])} runs after 3 warm-up rpcs)", hf_cell(rpc, ms),
         "≤ 150 ms", verdict(rpc["median"], 0.150), f"rpc: {MIX['rpc'] * 1000:.0f} ms")
     rf = daemon["rpc_first"]
-    row(f"First `bin/kv rpc` after a fresh `bin/kv daemon` (Roslyn load + compile; median of {len(rf)} daemons)",
-        f"{ms(daemon['rpc_first_median'])} ({ms(min(rf))}–{ms(max(rf))})", "≤ 1 s",
-        verdict(daemon["rpc_first_median"], 1.0), f"rpc: {MIX['rpc'] * 1000:.0f} ms")
+    vfloor = v["median"]
+    row(f"First `bin/kv rpc '{facts['RPC_EXPR']}'` after a fresh `bin/kv daemon` (member chain: fast path, no Roslyn; "
+        f"median of {len(rf)} daemons)",
+        f"{ms(daemon['rpc_first_median'])} ({ms(min(rf))}–{ms(max(rf))}); floor (`version`) + {ms(daemon['rpc_first_median'] - vfloor)}",
+        "≤ floor + 100 ms", verdict(daemon["rpc_first_median"] - vfloor, 0.100), f"rpc: {MIX['rpc'] * 1000:.0f} ms")
+    rfr = daemon_roslyn["rpc_first"]
+    row(f"First `bin/kv rpc '({facts['RPC_EXPR']})'` after a fresh `bin/kv daemon` (parenthesised: Roslyn load + "
+        f"compile; median of {len(rfr)} daemons)",
+        f"{ms(daemon_roslyn['rpc_first_median'])} ({ms(min(rfr))}–{ms(max(rfr))})", "≤ 700 ms",
+        verdict(daemon_roslyn["rpc_first_median"], 0.700), f"rpc: {MIX['rpc'] * 1000:.0f} ms")
     row(f"`PORT=1 bin/kv eval '{facts['EVAL_STATIC']}' /tmp/x` (static call: reflection, no Roslyn; "
         f"{len(ev_static['times'])} runs)", hf_cell(ev_static, ms), "≤ 250 ms", verdict(ev_static["median"], 0.250),
         f"eval: {MIX['eval'] * 1000:.0f} ms")
@@ -375,8 +383,11 @@ def main():
         f"{kib_mib(d_rss)} (+ supervisor {kib_mib(sup_rss)})", f"bare: {kib_mib(b_rss)}",
         f"{(d_rss - b_rss) / 1024:+.1f} MiB (app only), {(d_rss + sup_rss - b_rss) / 1024:+.1f} MiB (app + supervisor)",
         "(none)", "—", f"{MIX['rss_mb']} MB")
-    row("The daemon's app after its first rpc (Roslyn loaded)", kib_mib(daemon["app_rss_after_rpc_median_kib"]),
+    row("The daemon's app after its first fast-path rpc (no Roslyn)", kib_mib(daemon["app_rss_after_rpc_median_kib"]),
         f"bare: {kib_mib(b_rss)}", f"{(daemon['app_rss_after_rpc_median_kib'] - b_rss) / 1024:+.1f} MiB", "(none)", "—",
+        f"{MIX['rss_mb']} MB")
+    row("The daemon's app after its first Roslyn rpc (Roslyn loaded)", kib_mib(daemon_roslyn["app_rss_after_rpc_median_kib"]),
+        f"bare: {kib_mib(b_rss)}", f"{(daemon_roslyn['app_rss_after_rpc_median_kib'] - b_rss) / 1024:+.1f} MiB", "(none)", "—",
         f"{MIX['rss_mb']} MB")
     w("")
 
@@ -433,7 +444,7 @@ def main():
                 "does not use ReadyToRun code compiled against an older major version: their methods are JIT-compiled "
                 "at Tier0 instead (see the JIT counts above; by hand, a net8.0 hello world published ReadyToRun shows "
                 "its `Main` JIT-compiled on .NET 10, the same program built for net10.0 does not).")
-    control_miss = (ping["median"] > 0.100 or rpc["median"] > 0.150 or daemon["rpc_first_median"] > 1.0
+    control_miss = (ping["median"] > 0.100 or rpc["median"] > 0.150 or daemon_roslyn["rpc_first_median"] > 0.700
                     or ev_static["median"] > 0.250 or ev_roslyn["median"] > 0.800 or lo > 0)
     r2r_ref = "(ReadyToRun for the wrong runtime, see above)"
     if r_a > 1.10:
@@ -476,14 +487,14 @@ def main():
         why.append(f"**Warm `bin/kv rpc`, {ms(rpc['median'])}.** The same client process as ping ({ms(ping['median'])}), "
                    f"plus {ms(rpc['median'] - ping['median'])} in the daemon: Roslyn compiles and runs the expression as "
                    "a new script each time (warm, but still a compilation).")
-    if daemon["rpc_first_median"] > 1.0:
-        why.append(f"**First rpc after a fresh daemon, {ms(daemon['rpc_first_median'])}.** Loading Roslyn into the app "
+    if daemon_roslyn["rpc_first_median"] > 0.700:
+        why.append(f"**First Roslyn rpc after a fresh daemon, {ms(daemon_roslyn['rpc_first_median'])}.** Loading Roslyn into the app "
                    f"and compiling the first script, with Roslyn running on the JIT {r2r_ref}. A first "
                    f"Roslyn evaluation JIT-compiles {jit_roslyn[0] if jit_roslyn else '?'} methods "
                    f"({jit_roslyn[2] if jit_roslyn else '?'} in `Microsoft.CodeAnalysis.*`). By hand, the same tool "
                    "assemblies recompiled ReadyToRun against the release's 10.0.12 framework brought the first rpc from "
                    "1.37 s to 0.86 s (median of 4 fresh daemons each, quiet machine). The daemon's RSS grows by about "
-                   f"{(daemon['app_rss_after_rpc_median_kib'] - daemon['app_rss_median_kib']) / 1024:.0f} MiB with "
+                   f"{(daemon_roslyn['app_rss_after_rpc_median_kib'] - daemon_roslyn['app_rss_median_kib']) / 1024:.0f} MiB with "
                    "Roslyn loaded.")
     if ev_static["median"] > 0.250:
         why.append(f"**Static-call eval, {ms(ev_static['median'])}.** A fresh app process (runtime start, boot "
