@@ -262,6 +262,8 @@ public sealed class AssembleReleaseTests : IDisposable
         var bat = File.ReadAllText(Path.Combine(Root, "bin/kv.bat"));
         Assert.Contains("\r\n", bat);
         Assert.DoesNotMatch("[^\r]\n", bat);
+        // The Windows launcher points the content root at the app too, unless the operator chose one.
+        Assert.Contains("if not defined DOTNET_CONTENTROOT if not defined ASPNETCORE_CONTENTROOT set \"DOTNET_CONTENTROOT=%APP_DIR%\"", bat);
         Assert.True(File.Exists(Path.Combine(Root, "releases/0.1.0/env.bat")));
     }
 }
