@@ -56,9 +56,9 @@ public sealed partial class ConsoleReleaseTests
         Assert.Equal("start once two words", seen["env:ENV_SH_ARGS"]);
     }
 
-    /// <summary>`sh -c 'cd DIR; exec bin/NAME ARGS'`: the launcher run from another working directory.</summary>
-    private RunResult RunFrom(string directory, IReadOnlyDictionary<string, string?>? env, params string[] args) =>
-        Release.RunProgram("sh", env, ["-c", "cd \"$0\" && exec \"$@\"", directory, Release.Launcher, .. args]);
+    /// <summary>The launcher run from another working directory.</summary>
+    private RunResult RunFrom(string directory, params string[] args) =>
+        new InstalledRelease(Root, Name) { WorkingDirectory = directory }.Run(args);
 
     [Fact]
     public void FromAnyWorkingDirectory_TheAppKeepsItAndItsContentRootIsTheAppFolder()
@@ -68,18 +68,18 @@ public sealed partial class ConsoleReleaseTests
         {
             foreach (var dir in new[] { elsewhere, "/" })
             {
-                var seen = ProbeOutput.Parse(RunFrom(dir, null, "start", "once", "data/input.txt").ShouldSucceed().StdOut);
+                var seen = ProbeOutput.Parse(RunFrom(dir, "start", "once", "data/input.txt").ShouldSucceed().StdOut);
                 Assert.Equal(dir, seen["cwd"]);
                 // A relative path the operator passes still means what it meant where they typed it.
                 Assert.Equal(Path.Combine(dir, "data/input.txt"), seen["fullpath:args[1]"]);
                 Assert.Equal(Path.Combine(Root, "lib", $"{Name}-{Version}"), seen["env:DOTNET_CONTENTROOT"]);
             }
 
-            RunFrom(elsewhere, null, "daemon").ShouldSucceed();
+            RunFrom(elsewhere, "daemon").ShouldSucceed();
             var pid = Release.Pid();
             Assert.True(pid is not null && Processes.IsAlive(pid.Value), Release.Log());
-            Assert.Equal($"{pid}", RunFrom("/", null, "pid").ShouldSucceed().StdOut.Trim());
-            RunFrom("/", null, "stop").ShouldSucceed();
+            Assert.Equal($"{pid}", RunFrom("/", "pid").ShouldSucceed().StdOut.Trim());
+            RunFrom("/", "stop").ShouldSucceed();
             AssertGoneNow(pid!.Value);
         }
         finally

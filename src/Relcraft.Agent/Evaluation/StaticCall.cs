@@ -110,17 +110,16 @@ internal sealed class StaticCall
         if (steps is null) return null;
         try
         {
-            object? value = null;
+            object? value = null; // the target: none for the first (static) step
             for (var i = 0; i < steps.Count; i++)
             {
                 var (member, arguments) = steps[i];
-                var isStatic = i == 0;
-                if (!isStatic && value is null) throw new NullReferenceException();
+                if (i > 0 && value is null) throw new NullReferenceException();
                 value = member switch
                 {
-                    PropertyInfo p => p.GetValue(isStatic ? null : value),
-                    FieldInfo f => f.GetValue(isStatic ? null : value),
-                    MethodInfo m => m.Invoke(isStatic ? null : value, arguments),
+                    PropertyInfo p => p.GetValue(value),
+                    FieldInfo f => f.GetValue(value),
+                    MethodInfo m => m.Invoke(value, arguments),
                     _ => throw new InvalidOperationException(member.GetType().Name),
                 };
             }
