@@ -90,6 +90,13 @@ internal sealed class ControlClient : IDisposable
         return Encoding.UTF8.GetString(pong.Payload);
     }
 
+    /// <summary>Asks the system to stop gracefully (the host's StopApplication, else SIGTERM to itself).</summary>
+    public void Stop()
+    {
+        Send(Protocol.Frame.Stop, []);
+        Read();
+    }
+
     /// <summary>Sends code for evaluation and waits for its result, at most <paramref name="timeout"/>.</summary>
     public (Protocol.Status Status, string? Text) Evaluate(Protocol.Frame kind, string code, bool verbose, TimeSpan timeout)
     {

@@ -2,38 +2,91 @@ using System.Runtime.InteropServices;
 
 namespace Relcraft.Launcher;
 
-internal static partial class Native
+/// <summary>The few libc calls the launcher needs (Unix only; callers guard Windows).</summary>
+internal static unsafe class Native
 {
     [DllImport("libc", SetLastError = true)]
     public static extern int setsid();
 
     [DllImport("libc", SetLastError = true)]
-    public static extern int close(int fd);
-
-    [DllImport("libc", SetLastError = true)]
     public static extern int kill(int pid, int signal);
 
     [DllImport("libc", SetLastError = true)]
-    public static extern int fcntl(int fd, int cmd, int arg);
+    private static extern int dup2(int oldfd, int newfd);
 
     [DllImport("libc", SetLastError = true)]
-    public static extern nint write(int fd, byte[] buffer, nint count);
+    private static extern int open(byte* path, int flags, int mode);
 
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint write(int fd, byte* buffer, nint count);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int execve(byte* path, byte** argv, byte** envp);
+
+    [DllImport("libc")]
+    private static extern nint signal(int signum, nint handler);
+
+    public const int SIGKILL = 9;
     public const int SIGTERM = 15;
-    public const int F_SETFD = 2;
-    public const int FD_CLOEXEC = 1;
+    private const int SIGPIPE = 13;
+    private const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_APPEND = 0x400;
 
-    /// <summary>The launcher reads the supervisor's one-line report from this descriptor.</summary>
-    public const int ReportFd = 3;
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fcntl(int fd, int cmd, int arg);
 
-    /// <summary>Keeps the report pipe out of the app: a child holding it would keep the launcher waiting.</summary>
-    public static void KeepReportFromChildren() => fcntl(ReportFd, F_SETFD, FD_CLOEXEC);
+    private const int F_SETFD = 2, FD_CLOEXEC = 1;
 
-    /// <summary>Writes the report line and closes the pipe the launcher waits on.</summary>
-    public static void Report(string line)
+    /// <summary>Marks every descriptor above stderr close-on-exec, so a child started next inherits only stdio.</summary>
+    public static void KeepDescriptorsFromChildren()
+    {
+        string[] fds;
+        try { fds = Directory.GetFileSystemEntries("/proc/self/fd"); }
+        catch (IOException) { return; }
+        catch (UnauthorizedAccessException) { return; }
+        foreach (var entry in fds)
+            if (int.TryParse(Path.GetFileName(entry), out var fd) && fd > 2) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+
+    /// <summary>execve(2); returns errno only if it failed.</summary>
+    public static int Execve(string file, IEnumerable<string> argv, IEnumerable<string> envp)
+    {
+        // The runtime ignores SIGPIPE; an ignored signal stays ignored across exec, so give it back.
+        signal(SIGPIPE, 0);
+        var strings = new List<nint>();
+        try
+        {
+            nint Utf8(string s) { var p = Marshal.StringToCoTaskMemUTF8(s); strings.Add(p); return p; }
+            var args = argv.Select(Utf8).Append(0).ToArray();
+            var env = envp.Select(Utf8).Append(0).ToArray();
+            fixed (nint* a = args)
+            fixed (nint* e = env)
+                execve((byte*)Utf8(file), (byte**)a, (byte**)e);
+            return Marshal.GetLastPInvokeError();
+        }
+        finally
+        {
+            foreach (var p in strings) Marshal.FreeCoTaskMem(p);
+        }
+    }
+
+    /// <summary>Points <paramref name="fd"/> at <paramref name="path"/> (/dev/null, or a log opened for append).</summary>
+    public static void Redirect(int fd, string path, bool append)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        int opened;
+        fixed (byte* p = bytes) opened = open(p, append ? O_WRONLY | O_CREAT | O_APPEND : (fd == 0 ? O_RDONLY : O_WRONLY), 0x1A4);
+        if (opened < 0) return;
+        dup2(opened, fd);
+        if (opened != fd) close(opened);
+    }
+
+    /// <summary>Writes a line to a raw descriptor (Console would buffer or dup it).</summary>
+    public static void WriteLine(int fd, string line)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
-        write(ReportFd, bytes, bytes.Length);
-        close(ReportFd);
+        fixed (byte* p = bytes) write(fd, p, bytes.Length);
     }
 }

@@ -1,20 +1,62 @@
 namespace Relcraft.Launcher;
 
-/// <summary>Entry point for the commands bin/NAME hands to C#.</summary>
+/// <summary>
+/// bin/NAME COMMAND: the shim found the release, sourced env.sh and execs this with the command
+/// line. Everything with logic happens here, once for Unix and Windows.
+/// </summary>
 internal static class Program
 {
     public static int Main(string[] args)
     {
         try
         {
-            return args.FirstOrDefault() switch
+            var release = Release.FromProcess();
+            if (args.Length == 0)
             {
-                "supervise" => Supervisor.Run(args[1..]),
-                "ping" => Commands.Ping(),
-                "rpc" => Commands.Rpc(args[1..]),
-                "remote" => Commands.Remote(),
-                _ => Usage(),
-            };
+                Usage.Print(release);
+                return ExitCodes.Failed;
+            }
+            var rest = args[1..];
+            switch (args[0])
+            {
+                case "start": return Foreground.Start(release, rest, console: false);
+                case "console": return Foreground.Start(release, rest, console: true);
+                case "daemon": return Daemon.Start(release, rest);
+                case "supervise": return Supervisor.Run(release, rest);
+                case "stop": return Stopper.Stop(release);
+                case "restart":
+                    if (PidFile.Running(release.PidFile) is not null && Stopper.Stop(release) != ExitCodes.Ok) return ExitCodes.Failed;
+                    return Daemon.Start(release, rest);
+                case "pid":
+                    if (PidFile.Running(release.PidFile) is not int pid) throw new LauncherException($"{release.Name} is not running");
+                    Console.Out.WriteLine(pid);
+                    return ExitCodes.Ok;
+                case "status":
+                    if (PidFile.Running(release.PidFile) is int running)
+                    {
+                        Console.Out.WriteLine($"{release.Name} is running (pid {running})");
+                        return ExitCodes.Ok;
+                    }
+                    Console.Out.WriteLine($"{release.Name} is not running");
+                    return ExitCodes.NotRunning;
+                case "version":
+                    Console.Out.WriteLine($"{release.Name} {release.Vsn}");
+                    return ExitCodes.Ok;
+                case "ping":
+                    AppLaunch.RequireAgent(release, "ping");
+                    return Commands.Ping();
+                case "rpc":
+                    AppLaunch.RequireAgent(release, "rpc");
+                    return Commands.Rpc(rest);
+                case "remote":
+                    AppLaunch.RequireAgent(release, "remote");
+                    return Commands.Remote();
+                case "eval": return Foreground.Eval(release, rest);
+                case "help" or "-h" or "--help":
+                    Usage.Print(release);
+                    return ExitCodes.Ok;
+                default: return Foreground.Custom(release, args[0], rest);
+            }
         }
         catch (LauncherException e)
         {
@@ -26,12 +68,6 @@ internal static class Program
             Console.Error.WriteLine($"relcraft: {e.Message}");
             return ExitCodes.Failed;
         }
-    }
-
-    private static int Usage()
-    {
-        Console.Error.WriteLine("Relcraft.Launcher is run by bin/NAME; it is not meant to be called directly.");
-        return 2;
     }
 }
 

@@ -197,19 +197,32 @@ public sealed class BuildTests(ScratchAppFixture fixture) : IClassFixture<Scratc
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(path, "releases", "1.0.0", "release.json")));
         Assert.Equal("linux-arm64", manifest.RootElement.GetProperty("rid").GetString());
 
-        // The tools run inside and beside the arm64 app: no x64 ReadyToRun image may be among them
-        // (it is a BadImageFormatException there). There is no arm64 ReadyToRun build: all IL.
+        // The tools run inside and beside the arm64 app: every ReadyToRun image among them is arm64 code
+        // (an x64 one is a BadImageFormatException there), and the .NET 10 agent and Roslyn are precompiled.
         var tools = Assert.Single(Directory.GetDirectories(Path.Combine(path, "lib"), "relcraft-*"));
         var images = Directory.GetFiles(tools, "*.dll");
-        Assert.Contains(images, f => Path.GetFileName(f) == "Relcraft.Agent.dll");
-        Assert.All(images, f => Assert.False(IsReadyToRun(f), $"{f} is a ReadyToRun image (for another architecture)"));
+        Assert.All(images, f => Assert.True(!IsReadyToRun(f) || ReadyToRunMachine(f) == Arm64, $"{f} is a ReadyToRun image for another architecture"));
+        foreach (var precompiled in new[] { "Relcraft.Agent.dll", "Relcraft.Scripting.dll", "Microsoft.CodeAnalysis.dll", "Microsoft.CodeAnalysis.CSharp.dll" })
+            Assert.True(IsReadyToRun(Path.Combine(tools, precompiled)), $"{precompiled} is not ReadyToRun in the linux-arm64 release");
         Assert.Equal(0xB7, BitConverter.ToUInt16(File.ReadAllBytes(Path.Combine(tools, "Relcraft.Launcher")).AsSpan(18, 2))); // its apphost: arm64
+        Assert.Equal(0xB7, BitConverter.ToUInt16(File.ReadAllBytes(Path.Combine(tools, "relcraft")).AsSpan(18, 2))); // the native launcher: arm64
 
-        // …while the build machine's own RID keeps its ReadyToRun tools (the check above can see them).
+        // …and the build machine's own RID gets x64 ones (so the checks above can tell them apart).
         var x64Release = Path.Combine(App.Dir, "bin", "rel-x64", Name);
         App.Publish("true", "-r", "linux-x64", $"-p:ReleasePath={x64Release}/").ShouldSucceed();
         var x64Tools = Assert.Single(Directory.GetDirectories(Path.Combine(x64Release, "lib"), "relcraft-*"));
-        Assert.True(IsReadyToRun(Path.Combine(x64Tools, "Relcraft.Launcher.dll")), "the linux-x64 release's launcher is not ReadyToRun");
+        Assert.True(IsReadyToRun(Path.Combine(x64Tools, "Relcraft.Scripting.dll")), "the linux-x64 release's scripting is not ReadyToRun");
+        Assert.Equal(X64, ReadyToRunMachine(Path.Combine(x64Tools, "Relcraft.Scripting.dll")));
+        Assert.Equal(0x3E, BitConverter.ToUInt16(File.ReadAllBytes(Path.Combine(x64Tools, "relcraft")).AsSpan(18, 2))); // EM_X86_64
+    }
+
+    // A ReadyToRun image's COFF machine is the architecture XOR an OS tag (0x7B79 for Linux).
+    private const ushort Arm64 = 0xAA64 ^ 0x7B79, X64 = 0x8664 ^ 0x7B79;
+
+    private static ushort ReadyToRunMachine(string assembly)
+    {
+        using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(assembly));
+        return (ushort)pe.PEHeaders.CoffHeader.Machine;
     }
 
     private static bool IsReadyToRun(string assembly)

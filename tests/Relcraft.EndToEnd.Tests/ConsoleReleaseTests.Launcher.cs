@@ -131,6 +131,41 @@ public sealed partial class ConsoleReleaseTests
         Assert.True(Poll.Until(() => Release.Log().Contains("stopping gracefully"), TimeSpan.FromSeconds(5)), Release.Log());
     }
 
+    private static int ParentOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+    }
+
+    private static string ExeOf(int pid) => new FileInfo($"/proc/{pid}/exe").LinkTarget ?? "";
+
+    /// <summary>
+    /// linux-x64 releases run the native launcher: the daemon's supervisor is lib/relcraft-VSN/relcraft itself,
+    /// not a runtime; RELCRAFT_MANAGED_LAUNCHER=1 (the tests' switch) gives the managed one on the release's runtime.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Daemon_IsSupervisedByTheNativeLauncher_OrTheManagedOneWhenForced(bool managed)
+    {
+        var env = Env(("RELCRAFT_MANAGED_LAUNCHER", managed ? "1" : "0"), ("RELEASE_NODE", managed ? "managed" : "native"));
+        var pid = Daemon(Release, env, env["RELEASE_NODE"], "serve");
+        try
+        {
+            var supervisor = ParentOf(pid);
+            var tools = Assert.Single(Directory.GetDirectories(Path.Combine(Root, "lib"), "relcraft-*"));
+            Assert.Equal(managed ? Path.Combine(Root, "runtime", "dotnet") : Path.Combine(tools, "relcraft"), ExeOf(supervisor));
+            Assert.Equal($"{pid}", Release.Run(env, "pid").ShouldSucceed().StdOut.Trim());
+            Assert.Equal("pong", Release.Run(env, "ping").ShouldSucceed().StdOut.Trim());
+            Assert.Equal($"{pid}", Release.Run(env, "rpc", "System.Environment.ProcessId").ShouldSucceed().StdOut.Trim());
+        }
+        finally
+        {
+            Release.Run(env, "stop").ShouldSucceed();
+        }
+        AssertGoneNow(pid);
+    }
+
     [Fact]
     public void Daemon_PassesItsArgumentsAndCommandToTheApp()
     {

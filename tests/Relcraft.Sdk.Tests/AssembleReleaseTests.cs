@@ -262,8 +262,9 @@ public sealed class AssembleReleaseTests : IDisposable
         var bat = File.ReadAllText(Path.Combine(Root, "bin/kv.bat"));
         Assert.Contains("\r\n", bat);
         Assert.DoesNotMatch("[^\r]\n", bat);
-        // The Windows launcher points the content root at the app too, unless the operator chose one.
-        Assert.Contains("if not defined DOTNET_CONTENTROOT if not defined ASPNETCORE_CONTENTROOT set \"DOTNET_CONTENTROOT=%APP_DIR%\"", bat);
+        // The Windows shim hands every command to the same C# launcher as bin/NAME (content root, hooks, pid file there).
+        Assert.Contains("exec \"%RELCRAFT_TOOLS_DIR%\\Relcraft.Launcher.dll\" %*", bat);
+        Assert.Contains("set \"RELCRAFT_RUNTIME_MODE=system\"", bat);
         Assert.True(File.Exists(Path.Combine(Root, "releases/0.1.0/env.bat")));
     }
 }

@@ -14,7 +14,12 @@ namespace Relcraft.Agent.Control;
 ///   client → Auth     32-byte client nonce + HMAC-SHA256(cookie, "client" | server nonce | client nonce)
 ///   server → AuthOk   HMAC-SHA256(cookie, "server" | client nonce | server nonce)   (or Error, then close)
 /// </summary>
-public static class Protocol
+#if RELCRAFT_LAUNCHER
+internal
+#else
+public
+#endif
+static class Protocol
 {
     public const byte Version = 1;
     public const int MaxFrame = 1 << 20;
@@ -143,4 +148,9 @@ public static class Protocol
     }
 }
 
-public sealed class ProtocolException(string message) : Exception(message);
+#if RELCRAFT_LAUNCHER
+internal
+#else
+public
+#endif
+sealed class ProtocolException(string message) : Exception(message);

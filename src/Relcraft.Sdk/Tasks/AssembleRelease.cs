@@ -73,7 +73,10 @@ public sealed class AssembleRelease : RelcraftTask
             plan.Copy($"{libDir}/{rel}", file.ItemSpec);
         }
         foreach (var file in RuntimeFiles) plan.Copy($"runtime/{AppLayout.RelativePath(file)}", file.ItemSpec);
-        foreach (var file in ToolFiles) plan.Copy($"lib/relcraft-{RelcraftVersion}/{AppLayout.RelativePath(file)}", file.ItemSpec);
+        // NuGet extracts packages without execute bits: the native launcher says so in its metadata.
+        foreach (var file in ToolFiles)
+            plan.Copy($"lib/relcraft-{RelcraftVersion}/{AppLayout.RelativePath(file)}", file.ItemSpec,
+                file.GetMetadata("Executable") == "true" ? ReleasePlan.Executable : null);
 
         var options = new List<KeyValuePair<string, string>>();
         foreach (var option in RuntimeOptions)

@@ -1,0 +1,43 @@
+using System.Text;
+
+namespace Relcraft.Launcher;
+
+/// <summary>bin/NAME with no command, help, or an unknown one: the commands, custom ones included.</summary>
+internal static class Usage
+{
+    public static string Text(Release release)
+    {
+        var text = new StringBuilder();
+        text.Append($"""
+            Usage: {release.Prog} COMMAND [ARGS]
+
+              start [ARGS]     start in the foreground (the launcher's pid becomes the app's)
+              console [ARGS]   start in the foreground with a C# shell attached to the same process
+              daemon [ARGS]    start in the background; logs in {release.Tmp}{Path.DirectorySeparatorChar}log
+              stop             stop gracefully and wait until the system is gone
+              restart [ARGS]   stop, then start as a daemon
+              pid              print the pid of the running system
+              status           exit 0 if running, 3 if not
+              ping             print "pong" if the running system answers on its control channel
+              rpc EXPR         evaluate C# inside the running system and print the value
+              remote           interactive C# shell inside the running system
+              eval EXPR [ARGS] evaluate C# in a fresh process with the app loaded but not started
+              version          print "{release.Name} VERSION"
+
+            """);
+        foreach (var command in CustomCommands(release)) text.Append($"  {command,-16} (custom command)\n");
+        return text.ToString();
+    }
+
+    /// <summary>The ReleaseCommand items of this version (releases/VSN/commands/NAME.eval|.rpc|.sh), by name.</summary>
+    public static IReadOnlyList<string> CustomCommands(Release release)
+    {
+        var dir = Path.Combine(release.VsnDir, "commands");
+        if (!Directory.Exists(dir)) return [];
+        var names = Directory.GetFiles(dir).Select(Path.GetFileNameWithoutExtension).OfType<string>().Distinct().ToArray();
+        Array.Sort(names, StringComparer.Ordinal);
+        return names;
+    }
+
+    public static void Print(Release release) => Console.Error.Write(Text(release));
+}
