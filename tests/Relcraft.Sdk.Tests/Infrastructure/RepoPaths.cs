@@ -15,6 +15,9 @@ internal static class RepoPaths
     /// <summary>The task assembly under test: the copy built next to this test assembly.</summary>
     public static string TasksAssembly => Path.Combine(AppContext.BaseDirectory, "Relcraft.Sdk.dll");
 
+    /// <summary>Relcraft.Sdk's own output folder: what tasks/net8.0/ in the package holds (the assembly, its deps.json, its dependencies).</summary>
+    public static string TasksDirectory => BuildMetadata("TasksDirectory");
+
     /// <summary>The extracted Microsoft.NETCore.App.Runtime.linux-arm64 package the test project's restore downloads.</summary>
     public static string RuntimePackLinuxArm64 => BuildMetadata("RuntimePackLinuxArm64");
 
