@@ -17,6 +17,10 @@ public sealed class PackageTests(PackedSdk sdk)
         "build/Relcraft.Sdk.props",
         "build/Relcraft.Sdk.targets",
         "tasks/net8.0/Microsoft.Extensions.FileSystemGlobbing.dll",
+        // NuGet.Packaging and the part of its dependencies the runtime-pack reader loads (TaskLoadContextTests).
+        "tasks/net8.0/NuGet.Common.dll",
+        "tasks/net8.0/NuGet.Frameworks.dll",
+        "tasks/net8.0/NuGet.Packaging.dll",
         "tasks/net8.0/NuGet.Versioning.dll",
         "tasks/net8.0/Relcraft.Sdk.deps.json",
         "tasks/net8.0/Relcraft.Sdk.dll",

@@ -63,6 +63,14 @@ public sealed class ResolveReleaseRuntimeTests : IDisposable
         Assert.Empty(_engine.Errors);
     }
 
+    /// <summary>A linux-arm64 release given this runtime pack fails with RELCRAFT1012 alone; returns its message.</summary>
+    private string FailsWith1012(ITaskItem pack)
+    {
+        Assert.False(Task(rid: "linux-arm64", packs: pack).Execute());
+        Assert.Equal(["RELCRAFT1012"], _engine.ErrorCodes);
+        return _engine.Errors[0].Message!;
+    }
+
     [Fact]
     public void Same_RID_bundles_the_machine_runtime_at_the_latest_patch()
     {
@@ -136,17 +144,28 @@ public sealed class ResolveReleaseRuntimeTests : IDisposable
         Assert.All(task.RuntimeFiles, f => Assert.StartsWith(other, f.ItemSpec));
     }
 
+    /// <summary>A small extracted package like the SDK's runtime packs: nuspec, the files, and the metadata ResolvedRuntimePack carries.</summary>
     private ITaskItem RuntimePack(string framework, string rid, string version, params string[] files)
     {
-        var packDir = _dir.Combine("packs", $"{framework.ToLowerInvariant()}.runtime.{rid}", version);
+        var id = $"{framework}.Runtime.{rid}";
+        var packDir = _dir.Combine("packs", id.ToLowerInvariant(), version);
         foreach (var f in files) Touch(Path.GetRelativePath(_dir.Path, Path.Combine(packDir, f)));
-        return new TaskItem($"{framework}.Runtime.{rid}", new Dictionary<string, string>
+        _dir.Write(Path.GetRelativePath(_dir.Path, Path.Combine(packDir, $"{id.ToLowerInvariant()}.nuspec")), Nuspec(id, version));
+        return new TaskItem(id, new Dictionary<string, string>
         {
             ["FrameworkName"] = framework,
             ["PackageDirectory"] = packDir,
+            ["NuGetPackageId"] = id,
             ["NuGetPackageVersion"] = version,
         });
     }
+
+    private static string Nuspec(string id, string version) => $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+          <metadata><id>{id}</id><version>{version}</version><authors>test</authors><description>test</description></metadata>
+        </package>
+        """;
 
     [Fact]
     public void Another_RID_takes_the_runtime_pack_and_starts_through_the_apphost()
@@ -192,18 +211,14 @@ public sealed class ResolveReleaseRuntimeTests : IDisposable
     public void A_runtime_pack_for_another_framework_only_is_not_enough()
     {
         var asp = RuntimePack("Microsoft.AspNetCore.App", "linux-arm64", "10.0.3", "runtimes/linux-arm64/lib/net10.0/y.dll");
-        var task = Task(rid: "linux-arm64", packs: asp);
-        Assert.False(task.Execute());
-        Assert.Equal(["RELCRAFT1012"], _engine.ErrorCodes);
+        FailsWith1012(asp);
     }
 
     [Fact]
     public void A_runtime_pack_without_the_RID_folder_fails_with_1012()
     {
         var pack = RuntimePack("Microsoft.NETCore.App", "linux-arm64", "10.0.3", "runtimes/linux-musl-arm64/lib/net10.0/a.dll");
-        var task = Task(rid: "linux-arm64", packs: pack);
-        Assert.False(task.Execute());
-        Assert.Equal(["RELCRAFT1012"], _engine.ErrorCodes);
+        FailsWith1012(pack);
     }
 
     [Fact]
@@ -213,6 +228,70 @@ public sealed class ResolveReleaseRuntimeTests : IDisposable
         task.AppFiles = [task.AppFiles[0]];
         Assert.False(task.Execute());
         Assert.Equal(["RELCRAFT1005"], _engine.ErrorCodes);
+    }
+
+    [Fact]
+    public void The_pack_version_comes_from_its_nuspec_not_its_folder_name()
+    {
+        var pack = RuntimePack("Microsoft.NETCore.App", "linux-arm64", "10.0.3",
+            "runtimes/linux-arm64/native/libhostfxr.so",
+            "runtimes/linux-arm64/lib/net10.0/a.dll");
+        var moved = _dir.Combine("packs", "unpacked-by-hand");
+        Directory.Move(pack.GetMetadata("PackageDirectory"), moved);
+        pack.SetMetadata("PackageDirectory", moved + "/"); // a trailing separator, as MSBuild may pass it
+        var task = Task(rid: "linux-arm64", packs: pack);
+        AssertSucceeds(task);
+
+        Assert.Equal(["host/fxr/10.0.3/libhostfxr.so", "shared/Microsoft.NETCore.App/10.0.3/a.dll"], Files(task).Keys.Order(StringComparer.Ordinal));
+        Assert.All(task.RuntimeFiles, f => Assert.True(File.Exists(f.ItemSpec), f.ItemSpec));
+        Assert.Equal(new Dictionary<string, string> { ["Microsoft.NETCore.App"] = "10.0.3" }, Frameworks(task));
+    }
+
+    [Fact]
+    public void Only_the_lib_folder_nearest_the_apps_framework_is_taken()
+    {
+        var pack = RuntimePack("Microsoft.NETCore.App", "linux-arm64", "10.0.3",
+            "runtimes/linux-arm64/native/libhostfxr.so",
+            "runtimes/linux-arm64/lib/net9.0/old.dll",
+            "runtimes/linux-arm64/lib/net10.0/a.dll",
+            "runtimes/linux-arm64/lib/net11.0/new.dll");
+        var task = Task(rid: "linux-arm64", packs: pack);
+        AssertSucceeds(task);
+
+        Assert.Equal(["host/fxr/10.0.3/libhostfxr.so", "shared/Microsoft.NETCore.App/10.0.3/a.dll"], Files(task).Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_runtime_pack_for_a_newer_framework_only_fails_with_1012()
+    {
+        var pack = RuntimePack("Microsoft.NETCore.App", "linux-arm64", "11.0.0",
+            "runtimes/linux-arm64/native/libhostfxr.so",
+            "runtimes/linux-arm64/lib/net11.0/a.dll");
+        Assert.Contains("net10.0", FailsWith1012(pack));
+    }
+
+    [Fact]
+    public void A_pack_folder_without_a_nuspec_fails_with_1012()
+    {
+        var pack = RuntimePack("Microsoft.NETCore.App", "linux-arm64", "10.0.3", "runtimes/linux-arm64/lib/net10.0/a.dll");
+        File.Delete(Path.Combine(pack.GetMetadata("PackageDirectory"), "microsoft.netcore.app.runtime.linux-arm64.nuspec"));
+        FailsWith1012(pack);
+    }
+
+    [Fact]
+    public void A_pack_folder_with_a_broken_nuspec_fails_with_1012()
+    {
+        var pack = RuntimePack("Microsoft.NETCore.App", "linux-arm64", "10.0.3", "runtimes/linux-arm64/lib/net10.0/a.dll");
+        File.WriteAllText(Path.Combine(pack.GetMetadata("PackageDirectory"), "microsoft.netcore.app.runtime.linux-arm64.nuspec"), "<package><metadata><id>x");
+        FailsWith1012(pack);
+    }
+
+    [Fact]
+    public void A_pack_folder_holding_another_package_fails_with_1012()
+    {
+        var pack = RuntimePack("Microsoft.NETCore.App", "linux-arm64", "10.0.3", "runtimes/linux-arm64/lib/net10.0/a.dll");
+        pack.SetMetadata("NuGetPackageId", "Microsoft.NETCore.App.Runtime.linux-x64");
+        Assert.Contains("Microsoft.NETCore.App.Runtime.linux-x64", FailsWith1012(pack));
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using NuGet.Frameworks;
+using NuGet.Packaging.Core;
 using NuGet.Versioning;
 
 namespace Relcraft.Sdk.Tasks;
@@ -8,7 +10,8 @@ namespace Relcraft.Sdk.Tasks;
 /// Compute step: which runtime files go into runtime/ and how the launcher starts the app.
 /// Same RID as the build machine: the installed dotnet root (muxer, hostfxr, only the shared
 /// frameworks the app's runtimeconfig names). Another RID: the runtime packs the SDK
-/// restored for it — they carry hostfxr and the frameworks but no muxer, so the app's
+/// restored for it, read as the NuGet packages they are (<see cref="RuntimePack"/>) — they
+/// carry hostfxr and the frameworks but no muxer, so the app's
 /// apphost (built with AppHostRelativeDotNet) starts it. IncludeRuntime=false: nothing.
 /// </summary>
 public sealed class ResolveReleaseRuntime : RelcraftTask
@@ -59,6 +62,8 @@ public sealed class ResolveReleaseRuntime : RelcraftTask
         if ((sameRid && !PreferRuntimePacks) || include != "true")
         {
             LaunchMode = "bundled";
+            // An installed dotnet root is no package (no nuspec; host/fxr and shared/NAME/VERSION folders
+            // side by side), so it is read as folders, picking versions the way hostfxr rolls forward.
             var muxer = Path.Combine(root, rid.StartsWith("win", StringComparison.OrdinalIgnoreCase) ? "dotnet.exe" : "dotnet");
             var fxr = HighestVersionDirectory(Path.Combine(root, "host", "fxr"), null);
             if (!File.Exists(muxer) || fxr is null) { Error("NoRuntimePack", "dotnet host", rid, $"{root} has no dotnet muxer or host/fxr."); return false; }
@@ -75,32 +80,49 @@ public sealed class ResolveReleaseRuntime : RelcraftTask
         else
         {
             LaunchMode = "apphost";
+            var appFramework = AppFramework(required);
             var hostfxrAdded = false;
             foreach (var fx in required)
             {
-                var pack = RuntimePacks.FirstOrDefault(p => p.GetMetadata("FrameworkName") == fx.Name && Directory.Exists(p.GetMetadata("PackageDirectory")));
-                if (pack is null) { Error("NoRuntimePack", fx.Name, rid, "the .NET SDK resolved no runtime pack for it (is ReleaseReadyToRun off, or the RID unknown?)."); return false; }
-                var packDir = pack.GetMetadata("PackageDirectory");
-                var version = Path.GetFileName(packDir.TrimEnd('/', '\\'));
-                var ridDir = Path.Combine(packDir, "runtimes", rid);
-                if (!Directory.Exists(ridDir)) { Error("NoRuntimePack", fx.Name, rid, $"{packDir} has no runtimes/{rid}."); return false; }
-                foreach (var file in Directory.EnumerateFiles(ridDir, "*", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal))
+                var item = RuntimePacks.FirstOrDefault(p => p.GetMetadata("FrameworkName") == fx.Name && Directory.Exists(p.GetMetadata("PackageDirectory")));
+                if (item is null) { Error("NoRuntimePack", fx.Name, rid, "the .NET SDK resolved no runtime pack for it (is ReleaseReadyToRun off, or the RID unknown?)."); return false; }
+                var pack = RuntimePack.Read(item.GetMetadata("PackageDirectory"), rid, appFramework, ExpectedIdentity(item), out var problem);
+                if (pack is null) { Error("NoRuntimePack", fx.Name, rid, problem); return false; }
+                foreach (var file in pack.ManagedFiles)
+                    Add(file, $"shared/{fx.Name}/{pack.Version}/{Path.GetFileName(file)}");
+                foreach (var file in pack.NativeFiles)
                 {
                     var name = Path.GetFileName(file);
                     if (name.StartsWith("libhostfxr", StringComparison.Ordinal) || name == "hostfxr.dll")
                     {
-                        if (!hostfxrAdded) Add(file, $"host/fxr/{version}/{name}");
+                        if (!hostfxrAdded) Add(file, $"host/fxr/{pack.Version}/{name}");
                         hostfxrAdded = true;
                         continue;
                     }
-                    Add(file, $"shared/{fx.Name}/{version}/{name}");
+                    Add(file, $"shared/{fx.Name}/{pack.Version}/{name}");
                 }
-                frameworks.Add(Fx(fx.Name, version));
+                frameworks.Add(Fx(fx.Name, pack.Version));
             }
         }
         RuntimeFiles = _files.ToArray();
         Frameworks = frameworks.ToArray();
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>The TFM the app was built for, from the Microsoft.NETCore.App version it runs on (10.0.x: net10.0).</summary>
+    private static NuGetFramework AppFramework(IEnumerable<RuntimeConfig.Framework> required)
+    {
+        var netCore = required.First(f => f.Name == "Microsoft.NETCore.App");
+        var version = NuGetVersion.TryParse(netCore.Version, out var v) ? v : new NuGetVersion(8, 0, 0);
+        return new NuGetFramework(FrameworkConstants.FrameworkIdentifiers.NetCoreApp, new Version(version.Major, version.Minor));
+    }
+
+    /// <summary>The package the SDK says is in PackageDirectory (null parts when it did not say).</summary>
+    private static PackageIdentity? ExpectedIdentity(ITaskItem pack)
+    {
+        var id = pack.GetMetadata("NuGetPackageId");
+        if (id.Length == 0) return null;
+        return new PackageIdentity(id, NuGetVersion.TryParse(pack.GetMetadata("NuGetPackageVersion"), out var version) ? version : null);
     }
 
     private static ITaskItem Fx(string name, string version)

@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace Relcraft.Sdk.Tests.Infrastructure;
 
 /// <summary>Paths in the source tree, found from the test output folder (never hard-coded).</summary>
@@ -12,6 +14,16 @@ internal static class RepoPaths
 
     /// <summary>The task assembly under test: the copy built next to this test assembly.</summary>
     public static string TasksAssembly => Path.Combine(AppContext.BaseDirectory, "Relcraft.Sdk.dll");
+
+    /// <summary>Relcraft.Sdk's own output folder: what tasks/net8.0/ in the package holds (the assembly, its deps.json, its dependencies).</summary>
+    public static string TasksDirectory => BuildMetadata("TasksDirectory");
+
+    /// <summary>The extracted Microsoft.NETCore.App.Runtime.linux-arm64 package the test project's restore downloads.</summary>
+    public static string RuntimePackLinuxArm64 => BuildMetadata("RuntimePackLinuxArm64");
+
+    private static string BuildMetadata(string key) =>
+        typeof(RepoPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
+        ?? throw new InvalidOperationException($"the test assembly has no {key} metadata");
 
     private static string FindRoot()
     {
