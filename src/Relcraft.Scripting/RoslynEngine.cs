@@ -23,6 +23,7 @@ public sealed class RoslynEngine : IScriptEngine
         ["System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Text", "System.Threading", "System.Threading.Tasks"];
 
     private readonly ScriptOptions _options;
+    private readonly List<AssemblyMetadata> _metadata;
     private readonly AssemblyLoadContext _context;
     // Script.Create wants a loader; this one never loads anything, but it registers itself in
     // AppDomain.AssemblyResolve until disposed, which would keep this whole context alive.
@@ -33,18 +34,24 @@ public sealed class RoslynEngine : IScriptEngine
         var tpa = (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase));
-        var references = tpa.Append(typeof(ScriptGlobals).Assembly.Location)
-            .Distinct(StringComparer.Ordinal)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p));
+        var paths = tpa.Append(typeof(ScriptGlobals).Assembly.Location).Distinct(StringComparer.Ordinal).ToList();
+        // Mapped, not read: MetadataReference.CreateFromFile reads each file whole into native memory
+        // (the shared framework alone is ~60 MiB); mapped, only the pages Roslyn reads are resident,
+        // and Dispose unmaps them at once instead of whenever finalizers get to them.
+        _metadata = paths.Select(AssemblyMetadata.CreateFromFile).ToList();
         _options = ScriptOptions.Default
-            .WithReferences(references)
+            .WithReferences(_metadata.Select((m, i) => m.GetReference(filePath: paths[i])))
             .WithImports(Imports)
             .WithEmitDebugInformation(false)
             .WithOptimizationLevel(OptimizationLevel.Debug);
         _context = AssemblyLoadContext.GetLoadContext(typeof(RoslynEngine).Assembly) ?? AssemblyLoadContext.Default;
     }
 
-    public void Dispose() => _loader.Dispose();
+    public void Dispose()
+    {
+        _loader.Dispose();
+        foreach (var metadata in _metadata) metadata.Dispose();
+    }
 
     public object NewSession(string[] args) => new Session(new ScriptGlobals(args));
 
