@@ -2,6 +2,7 @@
 """Daemon start time, memory and the first rpc: `bin/kv daemon` N times.
 
 Usage: daemon_rss.py --launcher REL/bin/kv --runs N --rpc EXPR --json OUT.json
+                     [--idle SECONDS --warmup-rpc EXPR]
 
 Each run: pick a free port, time `Kv__Port=PORT PORT=PORT bin/kv daemon` until it returns, read the app's pid
 with `bin/kv pid` and its parent (the supervisor), do one `CREATE x` round trip, read VmRSS of both
@@ -9,6 +10,11 @@ from /proc/PID/status; then time `bin/kv rpc EXPR` twice (the first one loads Ro
 daemon and compiles; the second is warm), read the app's VmRSS again, then `bin/kv stop`. If either
 process is still there afterwards it is killed by pid (only after checking that /proc/PID/cmdline
 still mentions the release directory).
+
+With --idle, the daemon gets RELEASE_SCRIPTING_IDLE=SECONDS, and after the second rpc the script waits
+(bounded) for the daemon's log to say "scripting unloaded", then reads the app's VmRSS once more. With
+--warmup-rpc, that rpc (a fast-path expression: no Roslyn) runs first and the VmRSS read after it is
+"before Roslyn": the app with the control channel's own code loaded, which stays whatever happens.
 """
 import argparse
 import json
@@ -49,15 +55,30 @@ def reap(launcher, release_dir):
     PIDS.clear()
 
 
+UNLOADED = "relcraft agent: scripting unloaded after"
+
+
+def log_lines(log, text):
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            return [line.rstrip("\n") for line in f if text in line]
+    except OSError:
+        return []
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--rpc", required=True, help="the C# expression for bin/kv rpc")
     ap.add_argument("--json", required=True)
+    ap.add_argument("--idle", type=float, help="RELEASE_SCRIPTING_IDLE for the daemon; then wait for the unload")
+    ap.add_argument("--warmup-rpc", help="an rpc before the measured ones; VmRSS after it is 'before Roslyn'")
     args = ap.parse_args()
     launcher = os.path.realpath(args.launcher)
     release_dir = os.path.dirname(os.path.dirname(launcher))
+    node = os.environ.get("RELEASE_NODE") or os.path.basename(launcher)
+    log = os.path.join(os.environ.get("RELEASE_TMP") or os.path.join(release_dir, "tmp"), "log", f"{node}.log")
 
     def on_signal(signum, _frame):
         reap(launcher, release_dir)
@@ -68,19 +89,22 @@ def main():
 
     daemon_times, app_rss, sup_rss = [], [], []
     rpc_first, rpc_second, rss_after_rpc, rpc_output = [], [], [], None
+    rss_before_roslyn, rss_after_unload, unload_wait, unload_lines = [], [], [], []
 
-    def rpc():
+    def rpc(expression=args.rpc):
         t0 = time.perf_counter()
-        r = subprocess.run([launcher, "rpc", args.rpc], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        r = subprocess.run([launcher, "rpc", expression], capture_output=True, text=True, stdin=subprocess.DEVNULL)
         elapsed = time.perf_counter() - t0
         if r.returncode != 0:
-            raise RuntimeError(f"bin/kv rpc {args.rpc!r} exited {r.returncode}: {r.stderr.strip()}")
+            raise RuntimeError(f"bin/kv rpc {expression!r} exited {r.returncode}: {r.stderr.strip()}")
         return elapsed, r.stdout.strip()
     try:
         for i in range(args.runs):
             port = free_port()
             env = dict(os.environ, Kv__Port=str(port), PORT=str(port))
             env.pop("NOTIFY_SOCKET", None)
+            if args.idle is not None:
+                env["RELEASE_SCRIPTING_IDLE"] = f"{args.idle:g}"
             t0 = time.perf_counter()
             subprocess.run([launcher, "daemon"], env=env, check=True, stdin=subprocess.DEVNULL)
             daemon_times.append(time.perf_counter() - t0)
@@ -95,14 +119,31 @@ def main():
             app_rss.append(vm_rss_kib(pid))
             if ours(sup, release_dir):
                 sup_rss.append(vm_rss_kib(sup))
+            if args.warmup_rpc:
+                rpc(args.warmup_rpc)
+                rss_before_roslyn.append(vm_rss_kib(pid))
+            unloads = len(log_lines(log, UNLOADED))
             elapsed, rpc_output = rpc()
             rpc_first.append(elapsed)
             rpc_second.append(rpc()[0])
             rss_after_rpc.append(vm_rss_kib(pid))
+            unloaded = ""
+            if args.idle is not None:
+                t0 = time.perf_counter()
+                deadline = time.monotonic() + args.idle + 60
+                while len(log_lines(log, UNLOADED)) <= unloads:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"no '{UNLOADED}' in {log} within {args.idle + 60:g} s")
+                    time.sleep(0.05)
+                unload_wait.append(time.perf_counter() - t0)
+                rss_after_unload.append(vm_rss_kib(pid))
+                unload_lines.append(log_lines(log, UNLOADED)[unloads])
+                unloaded = f"; unloaded after {unload_wait[-1]:.1f} s, app then {rss_after_unload[-1] / 1024:.1f} MiB"
             reap(launcher, release_dir)
-            print(f"  daemon {i + 1}/{args.runs}: {daemon_times[-1] * 1000:.0f} ms, app {app_rss[-1] / 1024:.1f} MiB, "
+            before = f", {rss_before_roslyn[-1] / 1024:.1f} MiB after the warm-up rpc" if rss_before_roslyn else ""
+            print(f"  daemon {i + 1}/{args.runs}: {daemon_times[-1] * 1000:.0f} ms, app {app_rss[-1] / 1024:.1f} MiB{before}, "
                   f"supervisor {(sup_rss[-1] / 1024) if sup_rss else 0:.1f} MiB; first rpc {rpc_first[-1] * 1000:.0f} ms, "
-                  f"second {rpc_second[-1] * 1000:.0f} ms, app then {rss_after_rpc[-1] / 1024:.1f} MiB", flush=True)
+                  f"second {rpc_second[-1] * 1000:.0f} ms, app then {rss_after_rpc[-1] / 1024:.1f} MiB{unloaded}", flush=True)
     finally:
         reap(launcher, release_dir)
 
@@ -123,6 +164,14 @@ def main():
             "rpc_second_median": statistics.median(rpc_second),
             "app_rss_after_rpc_kib": rss_after_rpc,
             "app_rss_after_rpc_median_kib": statistics.median(rss_after_rpc),
+            "idle": args.idle,
+            "warmup_rpc": args.warmup_rpc,
+            "app_rss_before_roslyn_kib": rss_before_roslyn,
+            "app_rss_before_roslyn_median_kib": statistics.median(rss_before_roslyn) if rss_before_roslyn else None,
+            "unload_wait": unload_wait,
+            "app_rss_after_unload_kib": rss_after_unload,
+            "app_rss_after_unload_median_kib": statistics.median(rss_after_unload) if rss_after_unload else None,
+            "unload_log_lines": unload_lines,
         }, f, indent=2)
 
 

@@ -13,12 +13,13 @@
 #   6. times start -> first answer (CREATE x -> OK) and reads VmRSS for bin/kv start (embedded and
 #      interactive), dotnet Kv.dll and ./Kv; then the first request after boot on its own,
 #   7. starts fresh daemons to time their first rpc (fast path; then one that needs Roslyn) and read VmRSS,
+#      and, with RELEASE_SCRIPTING_IDLE=2, VmRSS once the daemon has unloaded Roslyn again,
 #   8. compares everything with the targets from the issue (PASS/MISS), and
 #   9. stops every process it started and deletes the work directory (trap), however it ends.
 #
 # Knobs (environment): COLD_RUNS (5) WARM_RUNS (10) TAR_RUNS (3) LAUNCHER_RUNS (40)
 #                      CONTROL_RUNS (30) EVAL_RUNS (10) START_RUNS (20) REQUEST_RUNS (20)
-#                      DAEMON_RUNS (7) BENCH_OUTPUT (docs/benchmarks.md)
+#                      DAEMON_RUNS (7) UNLOAD_RUNS (3) BENCH_OUTPUT (docs/benchmarks.md)
 # Only 127.0.0.1 is used; ports are picked free for every start.
 set -euo pipefail
 
@@ -33,6 +34,7 @@ EVAL_RUNS=${EVAL_RUNS:-10}
 START_RUNS=${START_RUNS:-20}
 REQUEST_RUNS=${REQUEST_RUNS:-20}
 DAEMON_RUNS=${DAEMON_RUNS:-7}
+UNLOAD_RUNS=${UNLOAD_RUNS:-3}
 OUT=${BENCH_OUTPUT:-$ROOT/docs/benchmarks.md}
 
 # say STEP: a heading on stderr; the load average at that moment goes into the report.
@@ -464,7 +466,7 @@ fr=(python3 "$BENCH/first_request.py" --runs "$REQUEST_RUNS" --settle 0.3 --json
 record "$(shq "${fr[@]}")"
 run "${fr[@]}"
 
-say "7. Fresh daemons: start time, RSS and the first rpc ($DAEMON_RUNS starts)"
+say "7. Fresh daemons: start time, RSS and the first rpc ($DAEMON_RUNS starts each), then Roslyn unloaded when idle ($UNLOAD_RUNS)"
 # The fast path (a member chain: no Roslyn), then the same expression in parentheses, which only
 # Roslyn evaluates (load + compile on a fresh daemon).
 dr=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$DAEMON_RUNS" --rpc "$RPC_EXPR" --json "$WORK/daemon.json")
@@ -473,6 +475,12 @@ run "${dr[@]}"
 drr=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$DAEMON_RUNS" --rpc "($RPC_EXPR)" --json "$WORK/daemon-roslyn.json")
 record "$(shq "${drr[@]}")"
 run "${drr[@]}"
+# Roslyn given back: idle after 2 s instead of 300; "before" is VmRSS after a fast-path rpc (the control
+# channel's own code, loaded by the first connection, stays whatever Roslyn does).
+dru=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$UNLOAD_RUNS" --idle 2 --warmup-rpc "$RPC_EXPR"
+  --rpc "($RPC_EXPR)" --json "$WORK/daemon-unload.json")
+record "$(shq "${dru[@]}")"
+run "${dru[@]}"
 
 # ---------------------------------------------------------------------------------------------
 say "8. Report"
@@ -496,7 +504,7 @@ git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)
   fact PYTHON "$(python3 -c 'import platform; print(platform.python_version())')"
   fact GIT "commit $git_rev, $git_dirty uncommitted path(s) in the working tree"
   fact ENVIRONMENT "MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1"
-  fact RUNS "COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS TAR_RUNS=$TAR_RUNS LAUNCHER_RUNS=$LAUNCHER_RUNS CONTROL_RUNS=$CONTROL_RUNS EVAL_RUNS=$EVAL_RUNS START_RUNS=$START_RUNS REQUEST_RUNS=$REQUEST_RUNS DAEMON_RUNS=$DAEMON_RUNS"
+  fact RUNS "COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS TAR_RUNS=$TAR_RUNS LAUNCHER_RUNS=$LAUNCHER_RUNS CONTROL_RUNS=$CONTROL_RUNS EVAL_RUNS=$EVAL_RUNS START_RUNS=$START_RUNS REQUEST_RUNS=$REQUEST_RUNS DAEMON_RUNS=$DAEMON_RUNS UNLOAD_RUNS=$UNLOAD_RUNS"
   fact WORK "$WORK"
   fact ROOT "$ROOT"
   fact PACKAGES "$ROOT/artifacts/packages"

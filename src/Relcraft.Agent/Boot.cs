@@ -40,6 +40,7 @@ internal static class Boot
         {
             Readiness.Watch(Assembly.GetEntryAssembly());
             if (Environment.GetEnvironmentVariable("RELEASE_MODE") == "embedded") Preload.AppAssemblies();
+            ScriptingLifetime.Configure();
             ControlServer.StartIfConfigured(root);
             if (command == "console") ConsoleShell.Start();
         }

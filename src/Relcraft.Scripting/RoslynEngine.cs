@@ -1,8 +1,11 @@
+using System.Collections.Immutable;
 using System.Reflection;
+using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
 using Microsoft.CodeAnalysis.Scripting;
+using Microsoft.CodeAnalysis.Scripting.Hosting;
 using Relcraft.Agent;
 using Relcraft.Agent.Control;
 
@@ -11,6 +14,8 @@ namespace Relcraft.Scripting;
 /// <summary>
 /// Roslyn scripting against the live process: references are every assembly the app can load
 /// (its trusted platform assemblies) plus the agent, with the usual usings, and `args` as a global.
+/// Roslyn compiles each submission; the engine emits it and loads it itself, into the context the
+/// engine was loaded into, so that unloading that context takes the submissions with it (RunAsync).
 /// </summary>
 public sealed class RoslynEngine : IScriptEngine
 {
@@ -18,20 +23,34 @@ public sealed class RoslynEngine : IScriptEngine
         ["System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Text", "System.Threading", "System.Threading.Tasks"];
 
     private readonly ScriptOptions _options;
+    private readonly List<AssemblyMetadata> _metadata;
+    private readonly AssemblyLoadContext _context;
+    // Script.Create wants a loader; this one never loads anything, but it registers itself in
+    // AppDomain.AssemblyResolve until disposed, which would keep this whole context alive.
+    private readonly InteractiveAssemblyLoader _loader = new();
 
     public RoslynEngine()
     {
         var tpa = (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase));
-        var references = tpa.Append(typeof(ScriptGlobals).Assembly.Location)
-            .Distinct(StringComparer.Ordinal)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p));
+        var paths = tpa.Append(typeof(ScriptGlobals).Assembly.Location).Distinct(StringComparer.Ordinal).ToList();
+        // Mapped, not read: MetadataReference.CreateFromFile reads each file whole into native memory
+        // (the shared framework alone is ~60 MiB); mapped, only the pages Roslyn reads are resident,
+        // and Dispose unmaps them at once instead of whenever finalizers get to them.
+        _metadata = paths.Select(AssemblyMetadata.CreateFromFile).ToList();
         _options = ScriptOptions.Default
-            .WithReferences(references)
+            .WithReferences(_metadata.Select((m, i) => m.GetReference(filePath: paths[i])))
             .WithImports(Imports)
             .WithEmitDebugInformation(false)
             .WithOptimizationLevel(OptimizationLevel.Debug);
+        _context = AssemblyLoadContext.GetLoadContext(typeof(RoslynEngine).Assembly) ?? AssemblyLoadContext.Default;
+    }
+
+    public void Dispose()
+    {
+        _loader.Dispose();
+        foreach (var metadata in _metadata) metadata.Dispose();
     }
 
     public object NewSession(string[] args) => new Session(new ScriptGlobals(args));
@@ -41,10 +60,11 @@ public sealed class RoslynEngine : IScriptEngine
         var s = (Session)session;
         try
         {
-            s.State = s.State is null
-                ? await CSharpScript.RunAsync(code, _options, s.Globals, typeof(ScriptGlobals)).ConfigureAwait(false)
-                : await s.State.ContinueWithAsync(code, _options).ConfigureAwait(false);
-            var value = s.State.ReturnValue;
+            var script = s.Script is null
+                ? CSharpScript.Create(code, _options, typeof(ScriptGlobals), _loader)
+                : s.Script.ContinueWith(code, _options);
+            var value = await RunAsync(script, s).ConfigureAwait(false);
+            s.Script = script;
             return new EvalOutcome(Protocol.Status.Ok, Evaluator.Format(value));
         }
         catch (CompilationErrorException e) when (!code.TrimEnd().EndsWith(';') && e.Diagnostics.Any(d => d.Id == "CS1002"))
@@ -66,6 +86,39 @@ public sealed class RoslynEngine : IScriptEngine
     public bool IsCompleteSubmission(string code) =>
         SyntaxFactory.IsCompleteSubmission(SyntaxFactory.ParseSyntaxTree(code, CSharpParseOptions.Default.WithKind(SourceCodeKind.Script)));
 
+    /// <summary>
+    /// What Script.RunAsync does, but loading the submission into this engine's context: Roslyn's
+    /// own loader (InteractiveAssemblyLoader) loads every submission with Assembly.Load(byte[]),
+    /// into a context of its own that can never be unloaded. Errors are thrown as Roslyn throws them:
+    /// parse errors first, then those of the whole compilation.
+    /// </summary>
+    private async Task<object?> RunAsync(Script<object> script, Session s)
+    {
+        var compilation = script.GetCompilation();
+        ThrowIfErrors(compilation.GetParseDiagnostics());
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        ThrowIfErrors(emitted.Diagnostics);
+        // Without errors, no image means nothing to run (only usings or comments): Roslyn returns null too.
+        if (!emitted.Success || compilation.GetEntryPoint(CancellationToken.None) is not { } entryPoint) return null;
+        image.Position = 0;
+        var assembly = _context.LoadFromStream(image);
+        var factory = assembly.GetType(entryPoint.ContainingType.MetadataName, throwOnError: true)!
+            .GetMethod(entryPoint.MetadataName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!
+            .CreateDelegate<Func<object[], Task<object>>>();
+        // Slot 0 holds the globals, slot N submission N of the chain (each stores itself there as it starts).
+        s.Submissions++;
+        if (s.States.Length <= s.Submissions) Array.Resize(ref s.States, s.Submissions * 2);
+        try { return await factory(s.States).ConfigureAwait(false); }
+        catch { s.Submissions--; throw; }
+    }
+
+    private static void ThrowIfErrors(ImmutableArray<Diagnostic> diagnostics)
+    {
+        var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+        if (errors.Length > 0) throw new CompilationErrorException(errors[0].ToString(), errors);
+    }
+
     /// <summary>"(line,column): error CS0103: …", counting from 1.</summary>
     private static string Describe(Diagnostic d)
     {
@@ -74,9 +127,11 @@ public sealed class RoslynEngine : IScriptEngine
         return $"{where}{d.Severity.ToString().ToLowerInvariant()} {d.Id}: {d.GetMessage()}";
     }
 
+    /// <summary>A REPL's chain of submissions: the last one that ran to completion, and the objects they created.</summary>
     private sealed class Session(ScriptGlobals globals)
     {
-        public ScriptGlobals Globals { get; } = globals;
-        public ScriptState<object>? State { get; set; }
+        public Script<object>? Script { get; set; }
+        public int Submissions;
+        public object[] States = [globals, null!];
     }
 }

@@ -1,4 +1,5 @@
 using Relcraft.EndToEnd.Tests.Harness;
+using Xunit.Abstractions;
 
 namespace Relcraft.EndToEnd.Tests;
 
@@ -6,12 +7,13 @@ namespace Relcraft.EndToEnd.Tests;
 /// The control channel and the commands around it, against the release of Assets/Control
 /// (<see cref="ControlAppFixture"/>): ping and rpc (.Rpc.cs), eval (.Eval.cs), remote and console
 /// (.Shells.cs), socket and cookie security (.Security.cs), malformed traffic (.Fuzz.cs), hooks and
-/// custom commands (.Hooks.cs), embedded and interactive modes (.Modes.cs).
+/// custom commands (.Hooks.cs), embedded and interactive modes (.Modes.cs), Roslyn unloaded when
+/// idle (.ScriptingIdle.cs).
 /// Client exit codes: 0 ok, 1 evaluation failed, 2 usage, 3 not running, 4 authentication failed,
 /// 5 rpc timed out, 6 protocol error. Every launcher run hides the machine's .NET.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
-public sealed partial class ControlChannelTests(ControlAppFixture fixture, PackedSdk sdk) : IClassFixture<ControlAppFixture>, IDisposable
+public sealed partial class ControlChannelTests(ControlAppFixture fixture, PackedSdk sdk, ITestOutputHelper output) : IClassFixture<ControlAppFixture>, IDisposable
 {
     private const string Name = ControlAppFixture.Name;
     private readonly List<IDisposable> _cleanup = [];

@@ -103,7 +103,7 @@ internal static class ControlServer
             {
                 if (!await Handshake(stream, timeout.Token).ConfigureAwait(false)) return;
             }
-            var repl = new ReplSession();
+            using var repl = new ReplSession();
             while (await Protocol.ReadAsync(stream).ConfigureAwait(false) is { } frame)
                 await Handle(stream, frame.Type, frame.Payload, repl).ConfigureAwait(false);
         }

@@ -6,11 +6,13 @@ namespace Relcraft.Agent;
 /// <summary>
 /// One REPL's state (remote or console): lines accumulate until they form a complete submission,
 /// which is then evaluated in a session that keeps variables from one submission to the next.
+/// From its first submission until it is disposed, the session keeps scripting loaded.
 /// </summary>
-internal sealed class ReplSession
+internal sealed class ReplSession : IDisposable
 {
     private readonly StringBuilder _pending = new();
     private object? _session;
+    private IDisposable? _hold;
 
     public bool HasPending => _pending.Length > 0;
 
@@ -20,15 +22,28 @@ internal sealed class ReplSession
         _pending.Append(line);
         var code = _pending.ToString();
         if (string.IsNullOrWhiteSpace(code)) { _pending.Clear(); return new EvalOutcome(Protocol.Status.Ok, null); }
-        var engine = Evaluator.Roslyn;
+        using var roslyn = ScriptingLifetime.Use();
+        var engine = roslyn.Engine;
         if (!engine.IsCompleteSubmission(code)) return new EvalOutcome(Protocol.Status.Incomplete, null);
         _pending.Clear();
-        _session ??= engine.NewSession([]);
+        if (_session is null)
+        {
+            _session = engine.NewSession([]);
+            _hold = ScriptingLifetime.Hold();
+        }
         using (OutputRouter.Capture(out var output))
         {
             var outcome = await engine.EvaluateAsync(_session, code, verbose).ConfigureAwait(false);
             return outcome with { Text = Join(output.ToString(), outcome) };
         }
+    }
+
+    /// <summary>The session's variables are dropped, and scripting may be unloaded when idle.</summary>
+    public void Dispose()
+    {
+        _session = null;
+        _hold?.Dispose();
+        _hold = null;
     }
 
     /// <summary>Console output produced by the submission, then its value.</summary>

@@ -17,8 +17,10 @@ public sealed record EvalOutcome(Control.Protocol.Status Status, string? Text);
 /// <summary>
 /// Implemented by Relcraft.Scripting (Roslyn), which the agent loads into its own
 /// AssemblyLoadContext on first use only — an app that is never evaluated against never loads it.
+/// Dispose lets go of whatever the engine registered outside that context, so that the context
+/// can be unloaded.
 /// </summary>
-public interface IScriptEngine
+public interface IScriptEngine : IDisposable
 {
     /// <summary>A fresh session whose state (variables, usings) carries from one submission to the next.</summary>
     object NewSession(string[] args);

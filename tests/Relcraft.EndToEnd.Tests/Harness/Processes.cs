@@ -37,6 +37,13 @@ public static class Processes
 
     public static bool IsAlive(int pid) => State(pid) is { } s && s != "Z";
 
+    /// <summary>VmRSS from /proc/PID/status, in KiB (its own unit).</summary>
+    public static long ResidentKiB(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0]);
+    }
+
     public static string CommandLine(int pid)
     {
         try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
