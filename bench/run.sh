@@ -409,21 +409,24 @@ record "\"\$KV\" ping; \"\$KV\" rpc $RPC_EXPR   # check the answers: $OUT_PING, 
 hf=(hyperfine -N --warmup 3 --runs "$CONTROL_RUNS"
   --export-json "$WORK/hyperfine-control.json"
   -n "kv ping" "$KV ping"
-  -n "kv rpc" "$KV rpc '$RPC_EXPR'")
+  -n "kv rpc" "$KV rpc '$RPC_EXPR'"
+  -n "kv ping (managed launcher)" "env RELCRAFT_MANAGED_LAUNCHER=1 $KV ping"
+  -n "kv rpc (managed launcher)" "env RELCRAFT_MANAGED_LAUNCHER=1 $KV rpc '$RPC_EXPR'")
 record "$(shq "${hf[@]}")"
 run "${hf[@]}"
-# Where a control command's time goes: how many methods the JIT compiles for one ping (a summary line
-# per method), and the floor: the release's runtime starting Relcraft.Launcher.dll, which prints its
-# usage and exits 2 (no connection, no cryptography).
-DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile="$WORK/jit-ping.txt" "$KV" ping >/dev/null
-record "DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile=\$W/jit-ping.txt \"\$KV\" ping   # which methods are JIT-compiled"
+# Where a control command's time goes: how many methods the JIT compiles for one ping of the managed
+# launcher (the native one compiles none), and the floors: the native launcher and the release's runtime
+# starting Relcraft.Launcher.dll, each with no environment (one line, exit 2; no connection, no cryptography).
+RELCRAFT_MANAGED_LAUNCHER=1 DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile="$WORK/jit-ping.txt" "$KV" ping >/dev/null
+record "RELCRAFT_MANAGED_LAUNCHER=1 DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile=\$W/jit-ping.txt \"\$KV\" ping   # which methods are JIT-compiled"
 "$KV" stop
 record "\"\$KV\" stop"
 DAEMON_PIDS=
 TOOLS_DIR=$(find "$REL_DIR/lib" -mindepth 1 -maxdepth 1 -name 'relcraft-*' | head -n 1)
 hf=(hyperfine -N -i --warmup 3 --runs "$CONTROL_RUNS"
   --export-json "$WORK/hyperfine-floor.json"
-  -n "runtime floor" "$REL_DIR/runtime/dotnet $TOOLS_DIR/Relcraft.Launcher.dll")
+  -n "native launcher floor" "env -i $TOOLS_DIR/relcraft"
+  -n "runtime floor" "env -i $REL_DIR/runtime/dotnet $TOOLS_DIR/Relcraft.Launcher.dll")
 record "$(shq "${hf[@]}")"
 run "${hf[@]}"
 

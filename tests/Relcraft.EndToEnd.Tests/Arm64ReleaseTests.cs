@@ -29,6 +29,10 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
         var supervisor = Path.Combine(Assert.Single(Directory.GetDirectories(Path.Combine(Release.Root, "lib"), "relcraft-*")), "Relcraft.Launcher");
         Assert.True(IsAarch64Elf(supervisor), $"{supervisor}: {(File.Exists(supervisor) ? $"e_machine 0x{ElfMachine(supervisor):X}, not aarch64" : "missing")}");
 
+        // The native launcher: every command but start's app runs without starting a runtime.
+        var native = Path.Combine(Path.GetDirectoryName(supervisor)!, "relcraft");
+        Assert.True(IsAarch64Elf(native), $"{native}: {(File.Exists(native) ? $"e_machine 0x{ElfMachine(native):X}, not aarch64" : "missing")}");
+
         var runtime = Path.Combine(Release.Root, "runtime");
         var elves = Directory.EnumerateFiles(runtime, "*", SearchOption.AllDirectories)
             .Where(f => !new FileInfo(f).Attributes.HasFlag(FileAttributes.ReparsePoint) && ElfMachine(f) is not null)
@@ -62,6 +66,11 @@ public sealed class Arm64ReleaseTests(Arm64WebReleaseFixture fixture) : IClassFi
         Release.Run(env, "daemon").ShouldSucceed();
         var pid = Release.Pid();
         Assert.True(pid is not null && Processes.IsAlive(pid.Value), $"no running app after daemon returned\n{Release.Log()}");
+
+        // The supervisor is the native arm64 launcher, not a runtime running Relcraft.Launcher.dll.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var supervisorPid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+        Assert.Contains("/relcraft supervise", Processes.CommandLine(supervisorPid));
 
         // No retry: when daemon has returned, the app must already answer.
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(300) })

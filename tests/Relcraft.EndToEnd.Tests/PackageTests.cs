@@ -52,6 +52,8 @@ public sealed class PackageTests(PackedSdk sdk)
         "tools/relcraft/net10.0-linux-arm64/Relcraft.Launcher.runtimeconfig.json",
         "tools/relcraft/net10.0-linux-arm64/Relcraft.Scripting.deps.json",
         "tools/relcraft/net10.0-linux-arm64/Relcraft.Scripting.dll",
+        "tools/relcraft/net10.0-linux-arm64/System.Collections.Immutable.dll",
+        "tools/relcraft/net10.0-linux-arm64/System.Reflection.Metadata.dll",
         "tools/relcraft/net10.0-linux-x64/Microsoft.CodeAnalysis.CSharp.Scripting.dll",
         "tools/relcraft/net10.0-linux-x64/Microsoft.CodeAnalysis.CSharp.dll",
         "tools/relcraft/net10.0-linux-x64/Microsoft.CodeAnalysis.Scripting.dll",
@@ -62,6 +64,8 @@ public sealed class PackageTests(PackedSdk sdk)
         "tools/relcraft/net10.0-linux-x64/Relcraft.Launcher.runtimeconfig.json",
         "tools/relcraft/net10.0-linux-x64/Relcraft.Scripting.deps.json",
         "tools/relcraft/net10.0-linux-x64/Relcraft.Scripting.dll",
+        "tools/relcraft/net10.0-linux-x64/System.Collections.Immutable.dll",
+        "tools/relcraft/net10.0-linux-x64/System.Reflection.Metadata.dll",
         "tools/relcraft/native/linux-arm64/relcraft",
         "tools/relcraft/native/linux-x64/relcraft",
     ];
