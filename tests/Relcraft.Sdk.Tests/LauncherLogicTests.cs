@@ -327,3 +327,30 @@ public sealed class ConsoleCapture
         }
     }
 }
+
+/// <summary>The launcher's own HMAC-SHA256 (no OpenSSL in the native launcher) equals the platform's.</summary>
+public sealed class HmacSha256Tests
+{
+    [Fact]
+    public void Equals_the_platforms_HMACSHA256_for_every_key_and_message_length_around_the_block_edges()
+    {
+        var random = new Random(20261201);
+        foreach (var keyLength in new[] { 0, 1, 31, 32, 63, 64, 65, 100, 200 })
+            for (var messageLength = 0; messageLength <= 200; messageLength++)
+            {
+                var key = new byte[keyLength];
+                var message = new byte[messageLength];
+                random.NextBytes(key);
+                random.NextBytes(message);
+                var expected = System.Security.Cryptography.HMACSHA256.HashData(key, message);
+                Assert.Equal(Convert.ToHexString(expected), Convert.ToHexString(HmacSha256.Compute(key, message)));
+            }
+    }
+
+    [Fact]
+    public void Matches_the_RFC_4231_test_case_2()
+    {
+        var mac = HmacSha256.Compute("Jefe"u8.ToArray(), "what do ya want for nothing?"u8);
+        Assert.Equal("5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843", Convert.ToHexString(mac));
+    }
+}
