@@ -67,8 +67,7 @@ internal static partial class AppLaunch
     /// </summary>
     public static Dictionary<string, string> Environment(Release release)
     {
-        var env = new Dictionary<string, string>(release.Env, OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
-        foreach (var name in Release.LauncherOnly) env.Remove(name);
+        var env = release.ChildEnvironment();
         if (release.Get("DOTNET_CONTENTROOT") is null && release.Get("ASPNETCORE_CONTENTROOT") is null)
             env["DOTNET_CONTENTROOT"] = release.AppDir;
         if (HooksDisabled(release))

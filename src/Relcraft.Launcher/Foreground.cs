@@ -51,9 +51,7 @@ internal static class Foreground
         }
         if (custom is not null && File.Exists(custom + ".sh"))
         {
-            var env = new Dictionary<string, string>(release.Env);
-            foreach (var name in Release.LauncherOnly) env.Remove(name);
-            return Exec.Replace(OperatingSystem.IsWindows() ? "sh.exe" : "/bin/sh", [custom + ".sh", .. args], env);
+            return Exec.Replace(OperatingSystem.IsWindows() ? "sh.exe" : "/bin/sh", [custom + ".sh", .. args], release.ChildEnvironment());
         }
         Usage.Print(release);
         Console.Error.WriteLine($"Unknown command: {command}");

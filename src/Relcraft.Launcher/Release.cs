@@ -60,6 +60,14 @@ internal sealed class Release
     public string RuntimeConfig => Path.Combine(VsnDir, Name + ".runtimeconfig.json");
     public string CookieFile => Path.Combine(Root, "releases", "COOKIE");
 
+    /// <summary>The environment for a child of the launcher (app, script): <see cref="Env"/> without <see cref="LauncherOnly"/>.</summary>
+    public Dictionary<string, string> ChildEnvironment()
+    {
+        var env = new Dictionary<string, string>(Env, OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        foreach (var name in LauncherOnly) env.Remove(name);
+        return env;
+    }
+
     public string? Get(string name) => Env.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
 
     public long GetLong(string name, long fallback) => long.TryParse(Get(name), out var v) && v > 0 ? v : fallback;

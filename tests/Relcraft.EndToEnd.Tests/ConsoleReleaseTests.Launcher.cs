@@ -131,12 +131,6 @@ public sealed partial class ConsoleReleaseTests
         Assert.True(Poll.Until(() => Release.Log().Contains("stopping gracefully"), TimeSpan.FromSeconds(5)), Release.Log());
     }
 
-    private static int ParentOf(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
-    }
-
     private static string ExeOf(int pid) => new FileInfo($"/proc/{pid}/exe").LinkTarget ?? "";
 
     /// <summary>
@@ -152,7 +146,7 @@ public sealed partial class ConsoleReleaseTests
         var pid = Daemon(Release, env, env["RELEASE_NODE"], "serve");
         try
         {
-            var supervisor = ParentOf(pid);
+            var supervisor = Processes.Parent(pid);
             var tools = Assert.Single(Directory.GetDirectories(Path.Combine(Root, "lib"), "relcraft-*"));
             Assert.Equal(managed ? Path.Combine(Root, "runtime", "dotnet") : Path.Combine(tools, "relcraft"), ExeOf(supervisor));
             Assert.Equal($"{pid}", Release.Run(env, "pid").ShouldSucceed().StdOut.Trim());

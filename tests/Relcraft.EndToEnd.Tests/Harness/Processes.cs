@@ -12,28 +12,26 @@ public static class Processes
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
-    /// <summary>State letter from /proc/PID/stat, or null when there is no such process.</summary>
-    public static string? State(int pid)
+    /// <summary>Field N (counted from 1, as in proc(5)) of /proc/PID/stat, or null when there is no such process.</summary>
+    private static string? StatField(int pid, int field)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[field - 3];
         }
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>State letter from /proc/PID/stat, or null when there is no such process.</summary>
+    public static string? State(int pid) => StatField(pid, 3);
+
     /// <summary>Field 22 of /proc/PID/stat: the start time the launcher writes into pid files.</summary>
-    public static string? StartTime(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19];
-        }
-        catch (IOException) { return null; }
-    }
+    public static string? StartTime(int pid) => StatField(pid, 22);
+
+    /// <summary>The parent's pid (a daemon's app: its supervisor).</summary>
+    public static int Parent(int pid) => int.Parse(StatField(pid, 4) ?? throw new InvalidOperationException($"no process {pid}"));
 
     public static bool IsAlive(int pid) => State(pid) is { } s && s != "Z";
 
