@@ -37,7 +37,24 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true)]
     private static extern int fcntl(int fd, int cmd, int arg);
 
-    private const int F_SETFD = 2, FD_CLOEXEC = 1;
+    private const int F_DUPFD = 0, F_SETFD = 2, FD_CLOEXEC = 1;
+
+    public static void SetCloseOnExec(int fd, bool on) => fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
+
+    /// <summary>A duplicate of <paramref name="fd"/> numbered at least <paramref name="lowest"/> (inherited across exec).</summary>
+    public static int DupAbove(int fd, int lowest)
+    {
+        var copy = fcntl(fd, F_DUPFD, lowest);
+        if (copy < 0) throw new LauncherException($"cannot duplicate descriptor {fd}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        return copy;
+    }
+
+    public static void Dup2(int from, int to)
+    {
+        if (dup2(from, to) < 0) throw new LauncherException($"cannot move descriptor {from} to {to}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+    }
+
+    public static void Close(int fd) => close(fd);
 
     /// <summary>Marks every descriptor above stderr close-on-exec, so a child started next inherits only stdio.</summary>
     public static void KeepDescriptorsFromChildren()

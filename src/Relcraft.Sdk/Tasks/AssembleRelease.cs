@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Relcraft.Launcher;
 using System.Text.Json;
 using Microsoft.Build.Framework;
 using Microsoft.Extensions.FileSystemGlobbing;
@@ -33,6 +34,8 @@ public sealed class AssembleRelease : RelcraftTask
     public ITaskItem[] Hooks { get; set; } = [];
     /// <summary>ReleaseCommand items: NAME with Expression (eval), Rpc or Script metadata.</summary>
     public ITaskItem[] Commands { get; set; } = [];
+    /// <summary>ReleaseSocket items: NAME with Listen (ADDR:PORT, [V6]:PORT, unix:/path or /path; ${VAR} resolved at boot) and Kestrel.</summary>
+    public ITaskItem[] Sockets { get; set; } = [];
     /// <summary>ReleaseConfigProvider items: types implementing Relcraft.Runtime.IReleaseConfigProvider.</summary>
     public ITaskItem[] ConfigProviders { get; set; } = [];
     public string? ProjectDirectory { get; set; }
@@ -99,6 +102,7 @@ public sealed class AssembleRelease : RelcraftTask
         }
         AddHooks(plan, relDir);
         AddCommands(plan, relDir);
+        AddSockets(plan, relDir);
         if (Log.HasLoggedErrors) return false;
 
         var runtimeConfigName = $"{Name}.runtimeconfig.json";
@@ -168,6 +172,37 @@ public sealed class AssembleRelease : RelcraftTask
                 plan.Write($"{relDir}/commands/{name}.{kind}", Utf8(value.Trim() + "\n"));
             }
         }
+    }
+
+    /// <summary>
+    /// releases/VSN/sockets: "NAME\tLISTEN\tkestrel|raw" per ReleaseSocket, read by the launcher, which
+    /// resolves ${VAR} in LISTEN at boot and binds them (the supervisor holds them across restarts).
+    /// What can be known now is checked now; a LISTEN with ${VAR} in it is checked again at boot.
+    /// </summary>
+    private void AddSockets(ReleasePlan plan, string relDir)
+    {
+        if (Sockets.Length == 0) return;
+        var lines = new StringBuilder();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var socket in Sockets)
+        {
+            var name = socket.ItemSpec;
+            var listen = socket.GetMetadata("Listen").Trim();
+            var kestrel = socket.GetMetadata("Kestrel").Trim();
+            if (!ReleaseNames.IsValidName(name)) { Error("BadSocket", name, "the name must match ^[a-z][a-z0-9_-]*$."); continue; }
+            if (!names.Add(name)) { Error("BadSocket", name, "it is declared twice."); continue; }
+            if (listen.Length == 0) { Error("BadSocket", name, "it has no Listen."); continue; }
+            if (listen.IndexOfAny(['\t', '\n', '\r']) >= 0) { Error("BadSocket", name, "its Listen has a tab or line break in it."); continue; }
+            if (kestrel is not ("" or "true" or "false")) { Error("BadSocket", name, $"Kestrel is '{kestrel}'; use true or false."); continue; }
+            // With the defaults filled in, a Listen is checked now; one that needs a variable without default waits for the boot.
+            if (ListenAddress.Substitute(listen, null, out _) is { } resolved && ListenAddress.Parse(resolved, out var why) is null)
+            {
+                Error("BadSocket", name, $"Listen '{listen}': {why}.");
+                continue;
+            }
+            lines.Append(name).Append('\t').Append(listen).Append('\t').Append(kestrel == "false" ? "raw" : "kestrel").Append('\n');
+        }
+        plan.Write($"{relDir}/sockets", Utf8(lines.ToString()));
     }
 
     private bool RenderTemplates(ReleasePlan plan, string relDir, List<KeyValuePair<string, string>> env)
