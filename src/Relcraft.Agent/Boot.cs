@@ -21,6 +21,12 @@ internal static class Boot
         {
             PidFile.WriteIfRequested();
             BootConfig.Apply(root);
+            // bin/NAME restart asks first whether the new boot would get this far, before stopping anything.
+            if (Environment.GetEnvironmentVariable("RELCRAFT_CHECK") == "1")
+            {
+                Console.Out.Flush();
+                Environment.Exit(0);
+            }
         }
         catch (BootConfigException e)
         {

@@ -12,6 +12,7 @@ internal static class Daemon
     public static int Start(Release release, IReadOnlyList<string> args)
     {
         if (PidFile.Running(release.PidFile) is int pid) throw new LauncherException($"{release.Name} is already running (pid {pid})");
+        if (Supervisor.Running(release) is int supervising) throw new LauncherException($"{release.Name} is already running (supervisor pid {supervising})");
         release.PrepareTmp();
         Directory.CreateDirectory(Path.GetDirectoryName(release.LogFile)!);
         Cookie.Ensure(release);
@@ -36,6 +37,7 @@ internal static class Daemon
         };
         foreach (var a in selfArgs) start.ArgumentList.Add(a);
         start.ArgumentList.Add("supervise");
+        start.ArgumentList.Add("--detached");
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment.Clear();
         foreach (var (k, v) in env) start.Environment[k] = v;
@@ -72,6 +74,7 @@ internal static class Daemon
             "ready" => (ExitCodes.Ok, null),
             "timeout" => (ExitCodes.Failed, $"{name} did not report ready within {timeoutSeconds}s (pid {rest}); it keeps running"),
             "exited" => (ExitCodes.Failed, $"{name} failed to start (exit code {rest})"),
+            "error" => (ExitCodes.Failed, $"{name} failed to start: {rest}"),
             _ => (ExitCodes.Failed, $"{name} failed to start: {report}"),
         };
     }
@@ -111,22 +114,31 @@ internal static class Stopper
 {
     public static int Stop(Release release)
     {
-        if (PidFile.Running(release.PidFile) is not int pid)
+        var supervisor = Supervisor.Running(release);
+        var app = PidFile.Running(release.PidFile);
+        if (supervisor is null && app is null)
         {
             Console.Error.WriteLine($"{release.Name} is not running");
             return ExitCodes.Failed;
         }
-        var started = ProcFs.Stat(pid)?.Started;
+        var appStarted = app is int a ? ProcFs.Stat(a)?.Started : null;
+        var supervisorStarted = supervisor is int s ? ProcFs.Stat(s)?.Started : null;
         Hooks.Run(release, "pre_stop");
-        Terminate(pid);
+        // Under a supervisor, it is the one told: it stops the app and supervision ends (heart brings nothing back).
+        if (supervisor is int sup) Terminate(sup);
+        else Terminate(app!.Value);
+        bool Alive() => (app is int ap && PidFile.IsSame(ap, appStarted)) || (supervisor is int sp && PidFile.IsSame(sp, supervisorStarted));
         var deadline = Stopwatch.StartNew();
-        while (PidFile.IsSame(pid, started))
+        // The supervisor keeps its own RELEASE_STOP_TIMEOUT for the app; this one is for a supervisor that hangs too.
+        var limit = release.StopTimeout + (supervisor is null ? 0 : 10);
+        while (Alive())
         {
-            if (deadline.Elapsed.TotalSeconds >= release.StopTimeout)
+            if (deadline.Elapsed.TotalSeconds >= limit)
             {
-                Console.Error.WriteLine($"{release.Name} did not stop within {release.StopTimeout}s; killing pid {pid}");
-                Kill(pid);
-                while (PidFile.IsSame(pid, started)) Thread.Sleep(20);
+                Console.Error.WriteLine($"{release.Name} did not stop within {limit}s; killing pid {app ?? supervisor}");
+                if (app is int k) Kill(k);
+                if (supervisor is int ks) Kill(ks);
+                while (Alive()) Thread.Sleep(20);
                 break;
             }
             Thread.Sleep(20);

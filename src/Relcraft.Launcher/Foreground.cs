@@ -3,6 +3,9 @@ namespace Relcraft.Launcher;
 /// <summary>start, console, eval and custom commands: this process becomes the app (or a script).</summary>
 internal static class Foreground
 {
+    /// <summary>Kept reachable until exec: a collected Socket would close its descriptor.</summary>
+    private static List<HeldSocket> Held = [];
+
     public static int Start(Release release, IReadOnlyList<string> args, bool console)
     {
         if (console) AppLaunch.RequireAgent(release, "console");
@@ -10,9 +13,16 @@ internal static class Foreground
         release.PrepareTmp();
         Cookie.Ensure(release);
         if (!Hooks.Run(release, "pre_start")) return ExitCodes.Failed;
+        // Declared sockets: systemd's (socket activation) or bound here; exec keeps this pid, so LISTEN_PID is the app's.
+        Held = OperatingSystem.IsWindows() ? [] : Sockets.Open(release, release.Get);
         var env = AppLaunch.Environment(release);
         Cookie.HandOver(release, env);
         var (file, appArgs) = AppLaunch.Command(release, env, args);
+        if (Held.Count > 0)
+        {
+            Sockets.Describe(Held, env);
+            Sockets.PlaceForExec(env);
+        }
         // exec keeps this pid, so it is the app's; cmd.exe cannot exec, so there the agent writes it.
         if (OperatingSystem.IsWindows()) env["RELCRAFT_PID_FILE"] = release.PidFile;
         else PidFile.Write(release.PidFile, Environment.ProcessId);

@@ -11,6 +11,9 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true)]
     public static extern int kill(int pid, int signal);
 
+    [DllImport("libc")]
+    public static extern uint geteuid();
+
     [DllImport("libc", SetLastError = true)]
     private static extern int dup2(int oldfd, int newfd);
 

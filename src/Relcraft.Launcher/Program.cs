@@ -10,6 +10,8 @@ internal static class Program
     {
         try
         {
+            // The supervisor's step between fork and the app: fds to 3.., LISTEN_PID = this pid, exec.
+            if (args.Length > 0 && args[0] == "__exec") return Sockets.ExecWithListeners(args[1..]);
             var release = Release.FromProcess();
             if (args.Length == 0)
             {
@@ -24,21 +26,12 @@ internal static class Program
                 case "daemon": return Daemon.Start(release, rest);
                 case "supervise": return Supervisor.Run(release, rest);
                 case "stop": return Stopper.Stop(release);
-                case "restart":
-                    if (PidFile.Running(release.PidFile) is not null && Stopper.Stop(release) != ExitCodes.Ok) return ExitCodes.Failed;
-                    return Daemon.Start(release, rest);
+                case "restart": return Restarter.Run(release, rest);
                 case "pid":
                     if (PidFile.Running(release.PidFile) is not int pid) throw new LauncherException($"{release.Name} is not running");
                     Console.Out.WriteLine(pid);
                     return ExitCodes.Ok;
-                case "status":
-                    if (PidFile.Running(release.PidFile) is int running)
-                    {
-                        Console.Out.WriteLine($"{release.Name} is running (pid {running})");
-                        return ExitCodes.Ok;
-                    }
-                    Console.Out.WriteLine($"{release.Name} is not running");
-                    return ExitCodes.NotRunning;
+                case "status": return Status.Print(release);
                 case "version":
                     Console.Out.WriteLine($"{release.Name} {release.Vsn}");
                     return ExitCodes.Ok;

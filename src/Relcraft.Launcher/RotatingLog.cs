@@ -10,7 +10,7 @@ internal sealed class RotatingLog : IDisposable
     private readonly long _maxBytes;
     private readonly int _files;
     private readonly object _gate = new();
-    private FileStream _stream;
+    private Stream _stream;
 
     public RotatingLog(string path, long maxBytes, int files)
     {
@@ -21,13 +21,24 @@ internal sealed class RotatingLog : IDisposable
         _stream = Open();
     }
 
+    /// <summary>Output that is someone else's to keep (the journal, under systemd): written through, never rotated.</summary>
+    private RotatingLog(Stream stream)
+    {
+        _path = "";
+        _maxBytes = long.MaxValue;
+        _files = 1;
+        _stream = stream;
+    }
+
+    public static RotatingLog Passthrough(Stream stream) => new(stream);
+
     private FileStream Open() => new(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
 
     public void Write(ReadOnlySpan<byte> chunk)
     {
         lock (_gate)
         {
-            if (_stream.Length > 0 && _stream.Length + chunk.Length > _maxBytes) Rotate();
+            if (_maxBytes != long.MaxValue && _stream.Length > 0 && _stream.Length + chunk.Length > _maxBytes) Rotate();
             _stream.Write(chunk);
             _stream.Flush();
         }
