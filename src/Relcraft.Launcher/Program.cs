@@ -52,6 +52,7 @@ internal static class Program
                     AppLaunch.RequireAgent(release, "remote");
                     return Commands.Remote();
                 case "eval": return Foreground.Eval(release, rest);
+                case "verify": return Verify.Run(release, rest);
                 case "help" or "-h" or "--help":
                     Usage.Print(release);
                     return ExitCodes.Ok;
