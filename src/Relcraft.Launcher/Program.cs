@@ -10,6 +10,9 @@ internal static class Program
     {
         try
         {
+            // The Windows service binary: started by the SCM, with no shim and so no RELEASE_* yet.
+            if (args is ["service", var bat])
+                return OperatingSystem.IsWindows() ? WindowsServiceHost.Run(bat) : throw new LauncherException("service: Windows only (on Linux, bin/NAME install writes systemd units)");
             var release = Release.FromProcess();
             if (args.Length == 0)
             {
@@ -53,6 +56,8 @@ internal static class Program
                     return Commands.Remote();
                 case "eval": return Foreground.Eval(release, rest);
                 case "verify": return Verify.Run(release, rest);
+                case "install": return Install.Run(release, rest, uninstall: false);
+                case "uninstall": return Install.Run(release, rest, uninstall: true);
                 case "help" or "-h" or "--help":
                     Usage.Print(release);
                     return ExitCodes.Ok;
