@@ -32,6 +32,23 @@ internal static unsafe class Native
     [DllImport("libc")]
     private static extern nint signal(int signum, nint handler);
 
+    [DllImport("libc")]
+    private static extern nint getpwnam(byte* name);
+
+    [DllImport("libc")]
+    private static extern nint getgrnam(byte* name);
+
+    /// <summary>True when the user database (NSS: /etc/passwd, LDAP …) knows the name.</summary>
+    public static bool UserExists(string name) => Lookup(name, static p => getpwnam((byte*)p));
+
+    public static bool GroupExists(string name) => Lookup(name, static p => getgrnam((byte*)p));
+
+    private static bool Lookup(string name, Func<nint, nint> lookup)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(name + "\0");
+        fixed (byte* p = bytes) return lookup((nint)p) != 0;
+    }
+
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     private const int SIGPIPE = 13;

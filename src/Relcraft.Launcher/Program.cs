@@ -12,6 +12,9 @@ internal static class Program
         {
             // The supervisor's step between fork and the app: fds to 3.., LISTEN_PID = this pid, exec.
             if (args.Length > 0 && args[0] == "__exec") return Sockets.ExecWithListeners(args[1..]);
+            // The Windows service binary: started by the SCM, with no shim and so no RELEASE_* yet.
+            if (args is ["service", var bat])
+                return OperatingSystem.IsWindows() ? WindowsServiceHost.Run(bat) : throw new LauncherException("service: Windows only (on Linux, bin/NAME install writes systemd units)");
             var release = Release.FromProcess();
             if (args.Length == 0)
             {
@@ -45,6 +48,9 @@ internal static class Program
                     AppLaunch.RequireAgent(release, "remote");
                     return Commands.Remote();
                 case "eval": return Foreground.Eval(release, rest);
+                case "verify": return Verify.Run(release, rest);
+                case "install": return Install.Run(release, rest, uninstall: false);
+                case "uninstall": return Install.Run(release, rest, uninstall: true);
                 case "help" or "-h" or "--help":
                     Usage.Print(release);
                     return ExitCodes.Ok;

@@ -26,28 +26,40 @@ internal static class Sockets
 
     public static string FileOf(Release release) => Path.Combine(release.VsnDir, "sockets");
 
-    /// <summary>releases/VSN/sockets: "NAME\tLISTEN\tkestrel|raw" per line; none when the file is absent.</summary>
+    /// <summary>releases/VSN/sockets; none when the file is absent.</summary>
     public static List<SocketSpec> Declared(Release release)
     {
         var file = FileOf(release);
-        if (!File.Exists(file)) return [];
+        return File.Exists(file) ? ParseLines(File.ReadAllText(file), file) : [];
+    }
+
+    /// <summary>"NAME\tLISTEN\tkestrel|raw" per line, as the build writes them; blank lines and # comments skipped.</summary>
+    public static List<SocketSpec> ParseLines(string text, string displayPath)
+    {
         var specs = new List<SocketSpec>();
-        foreach (var line in File.ReadAllLines(file))
+        var lineNumber = 0;
+        foreach (var raw in text.Split('\n'))
         {
-            if (line.Length == 0) continue;
-            var parts = line.Split('\t');
-            if (parts.Length < 2) throw new LauncherException($"{file}: cannot read the line '{line}'");
-            specs.Add(new SocketSpec(parts[0], parts[1], parts.Length < 3 || parts[2] != "raw"));
+            lineNumber++;
+            var line = raw.TrimEnd('\r');
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            var fields = line.Split('\t');
+            if (fields.Length != 3 || fields[0].Length == 0 || fields[1].Length == 0 || fields[2] is not ("kestrel" or "raw"))
+                throw new LauncherException($"{displayPath}:{lineNumber}: expected 'name<TAB>listen<TAB>kestrel|raw', got '{line}'");
+            specs.Add(new SocketSpec(fields[0], fields[1], fields[2] == "kestrel"));
         }
         return specs;
     }
 
+    /// <summary>Listen with its references resolved from <paramref name="lookup"/>; a one-line error when a required one is unset.</summary>
+    public static string Substitute(SocketSpec spec, Func<string, string?> lookup) =>
+        ListenAddress.Substitute(spec.Listen, lookup, out var error) ?? throw new LauncherException($"socket {spec.Name}: {error}");
+
     /// <summary>Listen with its references resolved from <paramref name="lookup"/>, parsed; a one-line error otherwise.</summary>
     public static ListenAddress Resolve(SocketSpec spec, Func<string, string?> lookup)
     {
-        var text = ListenAddress.Substitute(spec.Listen, lookup, out var error);
-        if (text is null) throw new LauncherException($"socket {spec.Name}: {error}");
-        return ListenAddress.Parse(text, out error) ?? throw new LauncherException($"socket {spec.Name}: Listen '{text}': {error}");
+        var text = Substitute(spec, lookup);
+        return ListenAddress.Parse(text, out var error) ?? throw new LauncherException($"socket {spec.Name}: Listen '{text}': {error}");
     }
 
     /// <summary>Checks every declared socket's Listen resolves under <paramref name="lookup"/>, binding nothing.</summary>

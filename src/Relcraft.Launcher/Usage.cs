@@ -23,6 +23,11 @@ internal static class Usage
               remote           interactive C# shell inside the running system
               eval EXPR [ARGS] evaluate C# in a fresh process with the app loaded but not started
               version          print "{release.Name} VERSION"
+              verify           check every file against releases/VSN/release.json
+              install [--user USER] [--unit-dir DIR] [--print]
+                               systemd units (Linux) or a Windows service that run this release
+              uninstall [--unit-dir DIR] [--print]
+                               remove what install wrote
 
             """);
         foreach (var command in CustomCommands(release)) text.Append($"  {command,-16} (custom command)\n");
