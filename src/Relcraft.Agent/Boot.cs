@@ -6,7 +6,7 @@ namespace Relcraft.Agent;
 /// <summary>
 /// Runs inside the app before Main, injected by bin/NAME through DOTNET_STARTUP_HOOKS.
 /// Order: boot configuration (which may stop the boot), then by command — eval evaluates and
-/// exits before Main; start/daemon/console get readiness, preloading and the control channel.
+/// exits before Main; start/daemon/console take inherited sockets and get readiness, preloading and the control channel.
 /// Nothing here may take a healthy app down: unexpected failures are reported and ignored.
 /// </summary>
 internal static class Boot
@@ -44,6 +44,7 @@ internal static class Boot
 
         try
         {
+            InheritedSockets.Take();
             Readiness.Watch(Assembly.GetEntryAssembly());
             if (Environment.GetEnvironmentVariable("RELEASE_MODE") == "embedded") Preload.AppAssemblies();
             ScriptingLifetime.Configure();

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Reflection;
-using System.Text;
 
 namespace Relcraft.Agent;
 
@@ -9,27 +7,27 @@ namespace Relcraft.Agent;
 /// Watches for a Generic Host through the "Microsoft.Extensions.Hosting" DiagnosticListener's
 /// HostBuilt event — no code in the app — to learn two things: when the app is ready
 /// (ApplicationStarted) and how to stop it gracefully (StopApplication).
-/// Readiness is told with the sd_notify protocol: "READY=1" to $NOTIFY_SOCKET, which the daemon
-/// supervisor (or systemd with Type=notify) listens on. An app without a Generic Host has no
+/// Readiness is told with the sd_notify protocol (<see cref="ServiceNotify"/>: "READY=1", then "STOPPING=1" on
+/// ApplicationStopping). The built host is also handed to <see cref="InheritedSockets"/> and
+/// <see cref="BackgroundServiceFailures"/>. An app without a Generic Host has no
 /// such moment: it counts as ready once Main has run for RELEASE_READY_GRACE_MS (default 500)
 /// without the process exiting — so one that dies at once is reported as failed, not started.
 /// </summary>
 internal static class Readiness
 {
-    private static string? _socket;
-    private static int _sent;
+    private static int _ready;
     private static object? _lifetime;
     private static IDisposable? _subscription;
     private static Timer? _grace;
 
     public static void Watch(Assembly? entry)
     {
-        _socket = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+        ServiceNotify.Configure();
         if (entry is null || !UsesGenericHost(entry))
         {
-            if (string.IsNullOrEmpty(_socket)) return;
+            if (!ServiceNotify.Enabled) return;
             var grace = int.TryParse(Environment.GetEnvironmentVariable("RELEASE_READY_GRACE_MS"), out var ms) && ms >= 0 ? ms : 500;
-            _grace = new Timer(_ => Notify(), null, grace, Timeout.Infinite);
+            _grace = new Timer(_ => Ready(), null, grace, Timeout.Infinite);
             return;
         }
         _subscription = DiagnosticListener.AllListeners.Subscribe(new Observer<DiagnosticListener>(listener =>
@@ -59,36 +57,31 @@ internal static class Readiness
     {
         try
         {
+            InheritedSockets.OnHostBuilt();
             var services = host.GetType().GetProperty("Services")?.GetValue(host) as IServiceProvider;
             var lifetimeType = Type.GetType("Microsoft.Extensions.Hosting.IHostApplicationLifetime, Microsoft.Extensions.Hosting.Abstractions");
             _lifetime = lifetimeType is null ? null : services?.GetService(lifetimeType);
+            if (services is not null && _lifetime is not null) BackgroundServiceFailures.Watch(services, _lifetime);
+            if (lifetimeType?.GetProperty("ApplicationStopping")?.GetValue(_lifetime) is CancellationToken stopping)
+                stopping.Register(ServiceNotify.Stopping);
             if (lifetimeType?.GetProperty("ApplicationStarted")?.GetValue(_lifetime) is CancellationToken started)
-                started.Register(Notify);
+                started.Register(Ready);
             else
-                Notify();
+                Ready();
         }
         catch (Exception e)
         {
             Console.Error.WriteLine($"relcraft agent: cannot watch the host for readiness: {e.Message}");
-            Notify();
+            Ready();
         }
     }
 
-    private static void Notify()
+    private static void Ready()
     {
-        if (Interlocked.Exchange(ref _sent, 1) == 1 || string.IsNullOrEmpty(_socket)) return;
+        if (Interlocked.Exchange(ref _ready, 1) == 1) return;
         _grace?.Dispose();
         _subscription?.Dispose();
-        try
-        {
-            var address = _socket[0] == '@' ? "\0" + _socket[1..] : _socket;
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-            socket.SendTo(Encoding.ASCII.GetBytes($"READY=1\nMAINPID={Environment.ProcessId}\n"), new UnixDomainSocketEndPoint(address));
-        }
-        catch (Exception e)
-        {
-            Console.Error.WriteLine($"relcraft agent: cannot notify {_socket}: {e.Message}");
-        }
+        ServiceNotify.Ready();
     }
 
     private sealed class Observer<T>(Action<T> onNext) : IObserver<T>
