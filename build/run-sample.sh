@@ -8,7 +8,7 @@ VERSION=$(sed -n 's/.*"Relcraft.Sdk": *"\([^"]*\)".*/\1/p' global.json)
 
 dotnet pack -c Release -o artifacts/packages -p:Version="$VERSION" --nologo -v:q
 # MSBuild's SDK resolver caches Relcraft.Sdk by version: drop the cached copy so the fresh pack is used.
-rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/relcraft.sdk/$VERSION"
+rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/relcraft.sdk/$VERSION" "${NUGET_PACKAGES:-$HOME/.nuget/packages}/relcraft.runtime/$VERSION"
 
 dotnet publish samples/Kv/Kv.csproj -p:Release=true --nologo
 KV=samples/Kv/bin/rel/kv/bin/kv

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Relcraft.Runtime;
 
 namespace Kv;
 
@@ -17,44 +18,46 @@ public sealed class KvServer(
     IHostApplicationLifetime lifetime,
     ILogger<KvServer> logger) : BackgroundService
 {
+    /// <summary>After a stop, a client gets this long to send the request it is in the middle of.</summary>
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        TcpListener listener;
+        Socket listener;
+        var address = configuration["Kv:Address"] ?? "127.0.0.1";
+        var port = configuration["Kv:Port"] ?? "4040";
         try
         {
-            var address = IPAddress.Parse(configuration["Kv:Address"] ?? "127.0.0.1");
-            var port = configuration.GetValue("Kv:Port", 4040);
-            listener = new TcpListener(address, port);
-            listener.Start();
+            // Under bin/kv the supervisor holds the socket (ReleaseSocket "kv" in Kv.csproj) across restarts;
+            // under dotnet run nothing was handed over and this binds Kv:Address:Kv:Port itself.
+            listener = ReleaseSockets.Listen("kv", address.Contains(':') ? $"[{address}]:{port}" : $"{address}:{port}");
         }
-        catch (Exception ex) // bad Kv:Address / Kv:Port, or the port is taken
+        catch (Exception ex) when (ex is SocketException or FormatException) // bad Kv:Address / Kv:Port, or the port is taken
         {
-            logger.LogCritical("Cannot listen on {Address}:{Port}: {Reason}",
-                configuration["Kv:Address"] ?? "127.0.0.1", configuration["Kv:Port"] ?? "4040", ex.Message);
+            logger.LogCritical("Cannot listen on {Address}:{Port}: {Reason}", address, port, ex.Message);
             Environment.ExitCode = 1; // so a supervisor sees the failure
             lifetime.StopApplication();
             return;
         }
 
-        using var _ = listener;
-        var bound = (IPEndPoint)listener.LocalEndpoint; // the real port, also when Kv:Port is 0
-        logger.LogInformation("Accepting connections on {Address}:{Port}", bound.Address, bound.Port);
+        logger.LogInformation("Accepting connections on {Endpoint}", listener.LocalEndPoint);
 
         var clients = new List<Task>();
         try
         {
             while (true)
             {
-                var client = await listener.AcceptTcpClientAsync(stoppingToken);
+                var client = new TcpClient { Client = await listener.AcceptAsync(stoppingToken) };
                 clients.RemoveAll(t => t.IsCompleted);
                 clients.Add(ServeAsync(client, stoppingToken));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: stop accepting (below) and wait for clients, which see the same token.
+            // Shutting down: stop accepting (below) and let clients finish, which see the same token.
         }
-        listener.Stop();
+        // Closes this process's descriptor only: the supervisor's copy keeps the port for the next process.
+        listener.Dispose();
         await Task.WhenAll(clients);
         logger.LogInformation("Stopped accepting connections");
     }
@@ -69,10 +72,14 @@ public sealed class KvServer(
             {
                 using var reader = new StreamReader(stream, Encoding.UTF8);
                 await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+                // Draining: a request already on its way is still answered, then the connection closes.
+                using var drain = new CancellationTokenSource();
+                await using var _ = stoppingToken.Register(() => drain.CancelAfter(DrainGrace));
 
-                while (await reader.ReadLineAsync(stoppingToken) is { } line)
+                while (await reader.ReadLineAsync(drain.Token) is { } line)
                 {
-                    await writer.WriteAsync(Command.Parse(line).Run(registry).AsMemory(), stoppingToken);
+                    await writer.WriteAsync(Command.Parse(line).Run(registry).AsMemory(), CancellationToken.None);
+                    if (stoppingToken.IsCancellationRequested) break;
                 }
             }
         }
