@@ -95,42 +95,30 @@ public sealed class BootConfigFixture : IDisposable
     public BootConfigFixture(PackedSdk sdk)
     {
         _sdk = sdk;
-        var runtimePackage = Path.Combine(sdk.Feed, $"Relcraft.Runtime.{sdk.Version}.nupkg");
-        Assert.True(File.Exists(runtimePackage),
-            $"the feed packed by PackedSdk has no {Path.GetFileName(runtimePackage)} (it holds: {string.Join(", ", Directory.GetFiles(sdk.Feed).Select(Path.GetFileName))})");
-        App = TestApp.Create(sdk, "worker", "Cfg.Svc");
-        try
+        App = TestApp.Create(sdk, "worker", "Cfg.Svc", app =>
         {
-            App.CopyAsset("BootConfig/Program.cs", "Program.cs");
-            App.CopyAsset("BootConfig/Live.cs", "Live.cs");
-            App.CopyAsset("BootConfig/Provider.cs", "Provider.cs");
-            App.WriteFile("rel/runtime.json", RuntimeJson + "\n");
-            App.SetProjectXml($"""
+            app.CopyAsset("BootConfig/Program.cs", "Program.cs");
+            app.CopyAsset("BootConfig/Live.cs", "Live.cs");
+            app.CopyAsset("BootConfig/Provider.cs", "Provider.cs");
+            app.WriteFile("rel/runtime.json", RuntimeJson + "\n");
+            app.SetProjectXml($"""
                   <PropertyGroup>
                     <Version>{Version}</Version>
                   </PropertyGroup>
                   <ItemGroup>
-                    <PackageReference Include="Relcraft.Runtime" Version="{sdk.Version}" />
+                    {app.RuntimePackageReference}
                     <ReleaseConfigProvider Include="Cfg.Svc.Provider" />
                   </ItemGroup>
                 """);
-            App.Publish().ShouldSucceed();
-            Release = App.Release(Name);
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
+            app.Publish().ShouldSucceed();
+        });
+        Release = App.Release(Name);
     }
 
     public void Dispose()
     {
-        App?.Dispose();
-        // Like PackedSdk does for relcraft.sdk: this run's Relcraft.Runtime is never used again.
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var cached = Path.Combine(packages, "relcraft.runtime", _sdk.Version.ToLowerInvariant());
-        try { if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true); } catch (IOException) { }
+        App.Dispose();
+        // Like PackedSdk does for Relcraft.Sdk: this run's Relcraft.Runtime is never used again.
+        _sdk.ForgetCachedPackage("Relcraft.Runtime");
     }
 }

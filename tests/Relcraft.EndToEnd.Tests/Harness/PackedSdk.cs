@@ -60,9 +60,23 @@ public sealed class PackedSdk : IDisposable
         var parent = Path.GetDirectoryName(WorkRoot)!;
         if (Directory.Exists(parent) && !Directory.EnumerateFileSystemEntries(parent).Any()) Directory.Delete(parent);
         // The package this run put in the global packages folder is never used again.
+        ForgetCachedPackage("Relcraft.Sdk");
+    }
+
+    /// <summary>Deletes this run's version of package <paramref name="id"/> (packed with the SDK) from the global packages folder.</summary>
+    public void ForgetCachedPackage(string id)
+    {
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var cached = Path.Combine(packages, "relcraft.sdk", Version.ToLowerInvariant());
+        var cached = Path.Combine(packages, id.ToLowerInvariant(), Version.ToLowerInvariant());
         try { if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>Fails the caller when the feed lacks the Relcraft.Runtime packed by this run.</summary>
+    public void RequireRuntimePackage()
+    {
+        var path = Path.Combine(Feed, $"Relcraft.Runtime.{Version}.nupkg");
+        Assert.True(File.Exists(path),
+            $"the feed packed by PackedSdk has no {Path.GetFileName(path)} (it holds: {string.Join(", ", Directory.GetFiles(Feed).Select(Path.GetFileName))})");
     }
 }

@@ -37,6 +37,32 @@ public sealed class TestApp : IDisposable
         return new TestApp(sdk, root, name, createBinFolder);
     }
 
+    /// <summary><see cref="Create(PackedSdk, string, string, bool)"/>, then <paramref name="arrange"/> it (files, publish); deleted again if that throws.</summary>
+    public static TestApp Create(PackedSdk sdk, string template, string name, Action<TestApp> arrange)
+    {
+        var app = Create(sdk, template, name);
+        try
+        {
+            arrange(app);
+            return app;
+        }
+        catch
+        {
+            app.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The PackageReference to the Relcraft.Runtime packed by this run, for <see cref="SetProjectXml"/>.</summary>
+    public string RuntimePackageReference
+    {
+        get
+        {
+            Sdk.RequireRuntimePackage();
+            return $"<PackageReference Include=\"Relcraft.Runtime\" Version=\"{Sdk.Version}\" />";
+        }
+    }
+
     private TestApp(PackedSdk sdk, string root, string name, bool createBinFolder)
     {
         Sdk = sdk;
