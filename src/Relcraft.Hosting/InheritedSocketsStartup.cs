@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Relcraft.SocketActivation;
 
 [assembly: HostingStartup(typeof(Relcraft.Hosting.InheritedSocketsStartup))]
@@ -18,6 +20,8 @@ public sealed class InheritedSocketsStartup : IHostingStartup
         var fds = ListenFds.ForKestrel(ListenFds.Parse(AppContext.GetData(ListenFds.AppContextKey) as string),
             Environment.GetEnvironmentVariable(ListenFds.RawSocketsVariable));
         if (fds.Count == 0) return;
+        // Registered before UseKestrel's TryAdd of the plain socket transport, and the last factory registered binds anyway.
+        builder.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, DrainingListenerFactory>());
         builder.ConfigureKestrel(options =>
         {
             foreach (var fd in fds) options.ListenHandle((ulong)fd.Fd);

@@ -1,0 +1,53 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Relcraft.Hosting;
+
+/// <summary>
+/// Kestrel's socket transport with one change for a hand-over: after it stops accepting, connections it
+/// accepted in the last <see cref="Grace"/> get that long to send their first request before Kestrel closes
+/// idle connections. Without it, a connection accepted just before a graceful stop whose request bytes had
+/// not been read yet is closed unanswered ("remote end closed connection without response") while the next
+/// process is already serving — one failed request in a few thousand under load. Connections still waiting in
+/// the shared accept queue are not affected either way: the next process accepts them.
+/// </summary>
+internal sealed class DrainingListenerFactory(IOptions<SocketTransportOptions> options, ILoggerFactory loggers)
+    : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
+
+    private readonly SocketTransportFactory _inner = new(options, loggers);
+
+    public bool CanBind(EndPoint endpoint) => _inner.CanBind(endpoint);
+
+    public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default) =>
+        new DrainingListener(await _inner.BindAsync(endpoint, cancellationToken));
+
+    private sealed class DrainingListener(IConnectionListener inner) : IConnectionListener
+    {
+        private long _lastAccept = long.MinValue;
+
+        public EndPoint EndPoint => inner.EndPoint;
+
+        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            var connection = await inner.AcceptAsync(cancellationToken);
+            if (connection is not null) Volatile.Write(ref _lastAccept, Environment.TickCount64);
+            return connection;
+        }
+
+        public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+        {
+            await inner.UnbindAsync(cancellationToken);
+            var wait = Volatile.Read(ref _lastAccept) + (long)Grace.TotalMilliseconds - Environment.TickCount64;
+            if (wait <= 0) return;
+            try { await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken); }
+            catch (OperationCanceledException) { }
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}
