@@ -1,0 +1,174 @@
+using System.Net.Sockets;
+using System.Text;
+using Relcraft.EndToEnd.Tests.Harness;
+
+namespace Relcraft.EndToEnd.Tests;
+
+/// <summary>
+/// samples/Kv as a user has it (copied with Kv.Storage, built with this run's packed SDK and Relcraft.Runtime):
+/// its TCP port is a ReleaseSocket the supervisor holds, so restart and heart hand it over with no refused request.
+/// </summary>
+public sealed class KvSampleFixture : IDisposable
+{
+    public string Root { get; }
+    public InstalledRelease Release { get; }
+
+    public KvSampleFixture(PackedSdk sdk)
+    {
+        sdk.RequireRuntimePackage();
+        Root = Path.Combine(sdk.WorkRoot, $"kv-sample-{Guid.NewGuid().ToString("N")[..8]}");
+        var samples = Path.Combine(sdk.RepoRoot, "samples");
+        try
+        {
+            foreach (var project in new[] { "Kv", "Kv.Storage" }) Copy(Path.Combine(samples, project), Path.Combine(Root, project));
+            File.Copy(Path.Combine(samples, "Directory.Build.props"), Path.Combine(Root, "Directory.Build.props"));
+            File.WriteAllText(Path.Combine(Root, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration><packageSources><add key="feed" value="{sdk.Feed}" /></packageSources></configuration>
+                """);
+            File.WriteAllText(Path.Combine(Root, "global.json"), $$"""
+                { "sdk": { "version": "10.0.401", "rollForward": "latestFeature" }, "msbuild-sdks": { "Relcraft.Sdk": "{{sdk.Version}}" } }
+                """);
+            var csproj = Path.Combine(Root, "Kv", "Kv.csproj");
+            var text = File.ReadAllText(csproj);
+            const string runtime = "<PackageReference Include=\"Relcraft.Runtime\" Version=\"0.1.0\" />";
+            Assert.Contains(runtime, text);
+            File.WriteAllText(csproj, text.Replace(runtime, $"<PackageReference Include=\"Relcraft.Runtime\" Version=\"{sdk.Version}\" />"));
+            ProcessRunner.Run("dotnet", ["publish", "Kv/Kv.csproj", "-p:Release=kv"], Root, timeout: TimeSpan.FromMinutes(5)).ShouldSucceed();
+            Release = new InstalledRelease(Path.Combine(Root, "Kv", "bin", "rel", "kv"), "kv");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private static void Copy(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var rel = Path.GetRelativePath(from, file);
+            if (rel.Split(Path.DirectorySeparatorChar)[0] is "bin" or "obj") continue;
+            var target = Path.Combine(to, rel);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    public void Dispose()
+    {
+        Processes.StopAllMentioning(Root);
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+[Collection(EndToEndCollection.Name)]
+public sealed class KvSampleTests(KvSampleFixture fixture) : IClassFixture<KvSampleFixture>, IDisposable
+{
+    private InstalledRelease Release => fixture.Release;
+
+    public void Dispose() => Release.StopEverything();
+
+    [Fact]
+    public void Restart_UnderLoad_RefusesNoRequest_AndHandsThePortToTheNewProcess()
+    {
+        var port = Processes.FreeTcpPort();
+        var env = new Dictionary<string, string?> { ["PORT"] = $"{port}" };
+        Release.Run(env, "daemon").ShouldSucceed();
+        var before = Release.Pid()!.Value;
+        Assert.True(Kv.Ask(port, "CREATE x"), "the daemon does not answer");
+
+        using (var load = new KvLoad(port, clients: 3))
+        {
+            Assert.True(Poll.Until(() => load.Succeeded >= 50, TimeSpan.FromSeconds(30)), "the load never got going");
+            Release.Run(env, "restart").ShouldSucceed();
+            var atRestart = load.Succeeded;
+            Assert.True(Poll.Until(() => load.Succeeded >= atRestart + 50, TimeSpan.FromSeconds(30)), "nothing answered after the restart");
+            load.Stop();
+            Assert.True(load.Failed == 0, $"{load.Failed} of {load.Succeeded + load.Failed} requests failed across the restart: {load.FirstError}");
+        }
+        var after = Release.Pid()!.Value;
+        Assert.NotEqual(before, after);
+        Assert.False(Processes.IsAlive(before), $"the old pid {before} still runs after restart returned");
+        Assert.Contains("by restart", Release.Run("status").ShouldSucceed().StdOut);
+        Assert.Contains($"holding socket kv on 127.0.0.1:{port}", Release.Log());
+        Release.Run("stop").ShouldSucceed();
+    }
+
+    [Fact]
+    public void KilledApp_IsBackOnTheSamePort()
+    {
+        var port = Processes.FreeTcpPort();
+        var env = new Dictionary<string, string?> { ["PORT"] = $"{port}" };
+        Release.Run(env, "daemon").ShouldSucceed();
+        var before = Release.Pid()!.Value;
+        using (var victim = System.Diagnostics.Process.GetProcessById(before)) victim.Kill();
+        Assert.True(Poll.Until(() => Release.Pid() is int p && p != before && Kv.Ask(port, "CREATE x"), TimeSpan.FromSeconds(30)),
+            $"no new process answered after kill -9 of {before}\n{Release.Log()}");
+        Assert.Contains($"heart: pid {before} exited with code 137 (signal 9)", Release.Log());
+        Release.Run("stop").ShouldSucceed();
+    }
+}
+
+internal static class Kv
+{
+    /// <summary>One connection, one command, "OK" back.</summary>
+    public static bool Ask(int port, string command)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.ReceiveTimeout = client.SendTimeout = 10_000;
+            client.Connect("127.0.0.1", port);
+            using var stream = client.GetStream();
+            stream.Write(Encoding.ASCII.GetBytes(command + "\r\n"));
+            var reply = new StringBuilder();
+            var buffer = new byte[64];
+            while (!reply.ToString().EndsWith("\r\n", StringComparison.Ordinal))
+            {
+                var n = stream.Read(buffer);
+                if (n == 0) return false;
+                reply.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+            return reply.ToString() == "OK\r\n";
+        }
+        catch (Exception e) when (e is IOException or SocketException) { return false; }
+    }
+}
+
+/// <summary>Bounded concurrent clients: a new connection per request, until stopped or 2 minutes have passed.</summary>
+internal sealed class KvLoad : IDisposable
+{
+    private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
+    private readonly Task[] _clients;
+    private int _succeeded, _failed;
+
+    public KvLoad(int port, int clients)
+    {
+        _clients = Enumerable.Range(0, clients).Select(_ => Task.Run(() =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                if (Kv.Ask(port, "CREATE x")) Interlocked.Increment(ref _succeeded);
+                else { Interlocked.Increment(ref _failed); FirstError ??= $"request {_succeeded + _failed} got no OK"; }
+            }
+        })).ToArray();
+    }
+
+    public int Succeeded => Volatile.Read(ref _succeeded);
+    public int Failed => Volatile.Read(ref _failed);
+    public string? FirstError { get; private set; }
+
+    public void Stop()
+    {
+        _stop.Cancel();
+        Task.WaitAll(_clients, TimeSpan.FromSeconds(30));
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _stop.Dispose();
+    }
+}
