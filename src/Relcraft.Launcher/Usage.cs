@@ -13,11 +13,12 @@ internal static class Usage
 
               start [ARGS]     start in the foreground (the launcher's pid becomes the app's)
               console [ARGS]   start in the foreground with a C# shell attached to the same process
-              daemon [ARGS]    start in the background; logs in {release.Tmp}{Path.DirectorySeparatorChar}log
+              daemon [ARGS]    start in the background under a supervisor (sockets, heart); logs in {release.Tmp}{Path.DirectorySeparatorChar}log
+              supervise [ARGS] the supervisor in the foreground (what a systemd unit runs)
               stop             stop gracefully and wait until the system is gone
-              restart [ARGS]   stop, then start as a daemon
+              restart [ARGS]   a new process on the held sockets, then the old one drains (checked before anything stops)
               pid              print the pid of the running system
-              status           exit 0 if running, 3 if not
+              status           pids, uptime, restarts, sockets; exit 0 if running, 3 if not
               ping             print "pong" if the running system answers on its control channel
               rpc EXPR         evaluate C# inside the running system and print the value
               remote           interactive C# shell inside the running system
