@@ -412,6 +412,30 @@ def main():
         "≤ +25 MiB", verdict(u_after - u_before, 25 * 1024), "—")
     w("")
 
+    # -- Supervision (issue 8) -----------------------------------------------------------------
+    restart = load(os.path.join(work, "restart.json")) if os.path.exists(os.path.join(work, "restart.json")) else None
+    if restart:
+        w("### Supervision: restart under load, heart")
+        w("")
+        w(f"`bench/restart_load.py`, {len(restart['runs'])} runs: `PORT=P bin/kv daemon` (the port is a ReleaseSocket the "
+          "supervisor holds), 4 client threads each looping connect + `CREATE x` → `OK` (a new connection per request), "
+          "a steady phase, then `bin/kv restart` under that load; then, load stopped, `kill -9` of the app and a "
+          "round trip every 5 ms until one answers.")
+        w("")
+        row("Measure", "Relcraft", "Baseline", "Ratio", "Target", "Result", "mix release (issue)")
+        row("---", "---", "---", "---", "---", "---", "---")
+        row(f"Failed requests across {len(restart['runs'])} restarts under load ({restart['requests_total']} requests)",
+            f"{restart['failed_total']}", "—", "—", "0", "PASS" if restart["failed_total"] == 0 and restart["restart_exit_nonzero"] == 0 else "MISS",
+            "connections refused meanwhile")
+        row("Longest request overlapping the restart (median of runs)", f"{restart['restart_max_ms']:.0f} ms",
+            f"steady state: {restart['steady_max_ms']:.0f} ms", f"{restart['restart_over_steady']:.2f}× (worst run)", "≤ 3×",
+            verdict(restart["restart_over_steady"], 3), "—")
+        row("`bin/kv restart` wall time, under load (median)", f"{restart['restart_s'] * 1000:.0f} ms", "—", "—", "(none)", "—",
+            "restart → answering 2149 ms")
+        row("Killed app (`kill -9`) → answering again (median)", f"{restart['killed_to_answering_ms']:.0f} ms", "—", "—", "≤ 1 s",
+            verdict(restart["killed_to_answering_ms"], 1000), "—")
+        w("")
+
     w("Further numbers (no targets):")
     w("")
 

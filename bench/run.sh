@@ -19,7 +19,7 @@
 #
 # Knobs (environment): COLD_RUNS (5) WARM_RUNS (10) TAR_RUNS (3) LAUNCHER_RUNS (40)
 #                      CONTROL_RUNS (30) EVAL_RUNS (10) START_RUNS (20) REQUEST_RUNS (20)
-#                      DAEMON_RUNS (7) UNLOAD_RUNS (3) BENCH_OUTPUT (docs/benchmarks.md)
+#                      DAEMON_RUNS (7) UNLOAD_RUNS (3) RESTART_RUNS (5) BENCH_OUTPUT (docs/benchmarks.md)
 # Only 127.0.0.1 is used; ports are picked free for every start.
 set -euo pipefail
 
@@ -35,6 +35,7 @@ START_RUNS=${START_RUNS:-20}
 REQUEST_RUNS=${REQUEST_RUNS:-20}
 DAEMON_RUNS=${DAEMON_RUNS:-7}
 UNLOAD_RUNS=${UNLOAD_RUNS:-3}
+RESTART_RUNS=${RESTART_RUNS:-5}
 OUT=${BENCH_OUTPUT:-$ROOT/docs/benchmarks.md}
 
 # say STEP: a heading on stderr; the load average at that moment goes into the report.
@@ -485,6 +486,11 @@ dru=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$UNLOAD_RUNS" --idl
 record "$(shq "${dru[@]}")"
 run "${dru[@]}"
 
+say "7b. Supervision: restart under load and killed -> answering ($RESTART_RUNS runs)"
+rl=(python3 "$BENCH/restart_load.py" --launcher "$KV" --runs "$RESTART_RUNS" --steady 5 --json "$WORK/restart.json")
+record "$(shq "${rl[@]}")"
+run "${rl[@]}"
+
 # ---------------------------------------------------------------------------------------------
 say "8. Report"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -507,7 +513,7 @@ git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)
   fact PYTHON "$(python3 -c 'import platform; print(platform.python_version())')"
   fact GIT "commit $git_rev, $git_dirty uncommitted path(s) in the working tree"
   fact ENVIRONMENT "MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1"
-  fact RUNS "COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS TAR_RUNS=$TAR_RUNS LAUNCHER_RUNS=$LAUNCHER_RUNS CONTROL_RUNS=$CONTROL_RUNS EVAL_RUNS=$EVAL_RUNS START_RUNS=$START_RUNS REQUEST_RUNS=$REQUEST_RUNS DAEMON_RUNS=$DAEMON_RUNS UNLOAD_RUNS=$UNLOAD_RUNS"
+  fact RUNS "COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS TAR_RUNS=$TAR_RUNS LAUNCHER_RUNS=$LAUNCHER_RUNS CONTROL_RUNS=$CONTROL_RUNS EVAL_RUNS=$EVAL_RUNS START_RUNS=$START_RUNS REQUEST_RUNS=$REQUEST_RUNS DAEMON_RUNS=$DAEMON_RUNS UNLOAD_RUNS=$UNLOAD_RUNS RESTART_RUNS=$RESTART_RUNS"
   fact WORK "$WORK"
   fact ROOT "$ROOT"
   fact PACKAGES "$ROOT/artifacts/packages"
