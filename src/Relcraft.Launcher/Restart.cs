@@ -104,7 +104,7 @@ internal static class Status
         var appFact = Fact("app");
         var supervisorFact = Fact("supervisor");
         var version = Fact("version")?.ElementAtOrDefault(1) ?? release.Vsn;
-        Console.Out.WriteLine(appFact is not null ? $"{release.Name} {version} is running" : $"{release.Name} {version} is not running (its supervisor is restarting it)");
+        Console.Out.WriteLine(appFact is not null ? $"{release.Name} {version} is running (pid {appFact[1]})" : $"{release.Name} {version} is not running (its supervisor is restarting it)");
         if (appFact is not null) Console.Out.WriteLine($"  app pid         {appFact[1]} (up {Uptime(appFact[2])})");
         if (supervisorFact is not null) Console.Out.WriteLine($"  supervisor pid  {supervisorFact[1]} (up {Uptime(supervisorFact[2])})");
         Console.Out.WriteLine($"  restarts        {Fact("heart-restarts")?[1] ?? "0"} by heart (heart {Fact("heart")?[1] ?? "on"}), {Fact("restarts")?[1] ?? "0"} by restart");
