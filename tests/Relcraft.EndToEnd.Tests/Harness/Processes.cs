@@ -59,6 +59,14 @@ public static class Processes
         Poll.Until(() => !IsAlive(pid), TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>SIGKILL, as a crash would end it; returns once it is gone. Only ever called with pids our tests started.</summary>
+    public static void Kill(int pid)
+    {
+        if (pid <= 1 || pid == Environment.ProcessId) return;
+        kill(pid, SIGKILL);
+        Poll.Until(() => !IsAlive(pid), TimeSpan.FromSeconds(5));
+    }
+
     /// <summary>Reads a launcher pid file ("PID STARTTIME") and stops that process if it is the one the file names.</summary>
     public static void StopFromPidFile(string pidFile)
     {
