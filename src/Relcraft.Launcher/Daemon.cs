@@ -129,15 +129,22 @@ internal static class Stopper
         else Terminate(app!.Value);
         bool Alive() => (app is int ap && PidFile.IsSame(ap, appStarted)) || (supervisor is int sp && PidFile.IsSame(sp, supervisorStarted));
         var deadline = Stopwatch.StartNew();
-        // The supervisor keeps its own RELEASE_STOP_TIMEOUT for the app; this one is for a supervisor that hangs too.
-        var limit = release.StopTimeout + (supervisor is null ? 0 : 10);
+        var appKilled = false;
         while (Alive())
         {
-            if (deadline.Elapsed.TotalSeconds >= limit)
+            var elapsed = deadline.Elapsed.TotalSeconds;
+            if (!appKilled && elapsed >= release.StopTimeout && app is int ap2 && PidFile.IsSame(ap2, appStarted))
             {
-                Console.Error.WriteLine($"{release.Name} did not stop within {limit}s; killing pid {app ?? supervisor}");
-                if (app is int k) Kill(k);
-                if (supervisor is int ks) Kill(ks);
+                Console.Error.WriteLine($"{release.Name} did not stop within {release.StopTimeout}s; killing pid {ap2}");
+                Kill(ap2);
+                appKilled = true;
+            }
+            // The supervisor ends once its app has: one that is still there well after that hangs itself.
+            if (elapsed >= release.StopTimeout + 10 && supervisor is int sp2 && PidFile.IsSame(sp2, supervisorStarted))
+            {
+                Console.Error.WriteLine($"the supervisor of {release.Name} (pid {sp2}) did not end; killing it");
+                Kill(sp2);
+                if (app is int orphan) Kill(orphan);
                 while (Alive()) Thread.Sleep(20);
                 break;
             }

@@ -68,7 +68,8 @@ internal static class Restarter
         check.StandardInput.Close();
         var output = check.StandardOutput.ReadToEndAsync();
         var errors = check.StandardError.ReadToEndAsync();
-        if (!check.WaitForExit(TimeSpan.FromSeconds(release.GetLong("RELEASE_START_TIMEOUT", 60))))
+        // Its own bound: a short RELEASE_START_TIMEOUT is for the new process, and a busy machine should not turn it into a refusal.
+        if (!check.WaitForExit(TimeSpan.FromSeconds(Math.Max(60, release.GetLong("RELEASE_START_TIMEOUT", 60)))))
         {
             check.Kill();
             throw new LauncherException("the boot configuration check did not finish");

@@ -184,12 +184,12 @@ internal sealed class Supervisor
     }
 
     /// <summary>SIGTERM, then SIGKILL once RELEASE_STOP_TIMEOUT has passed; returns when it is gone.</summary>
-    private async Task Retire(AppInstance instance, string why)
+    private async Task Retire(AppInstance instance, string why, int extraSeconds = 0)
     {
         if (instance.HasExited) return;
         _log.Line($"stopping pid {instance.Id} ({why})");
         instance.Terminate();
-        var timeout = TimeSpan.FromSeconds(_release.StopTimeout);
+        var timeout = TimeSpan.FromSeconds(_release.StopTimeout + extraSeconds);
         if (await Task.WhenAny(instance.Exited, Task.Delay(timeout)) != instance.Exited)
         {
             _log.Line($"pid {instance.Id} did not stop within {_release.StopTimeout}s; killing it");
@@ -215,7 +215,8 @@ internal sealed class Supervisor
         var current = _current;
         if (current is not null)
         {
-            await Retire(current, "stop");
+            // bin/NAME stop kills at RELEASE_STOP_TIMEOUT itself (and says so); this is for a stop from systemd or a signal.
+            await Retire(current, "stop", extraSeconds: 2);
             Finished(current);
         }
         _log.Line("supervisor stopped");

@@ -153,8 +153,10 @@ public sealed partial class ControlChannelTests
     {
         var pid = Daemon();
         Release.Run("ping").ShouldSucceed();
-        ProcessRunner.Run("kill", ["-KILL", $"{pid}"]).ShouldSucceed(); // no graceful exit: the socket file stays behind
-        Assert.True(Poll.Until(() => !Processes.IsAlive(pid), TimeSpan.FromSeconds(10)));
+        // The whole daemon, supervisor first (else heart starts the app again); no graceful exit: the socket files stay behind.
+        var supervisor = Processes.Parent(pid);
+        ProcessRunner.Run("kill", ["-KILL", $"{supervisor}", $"{pid}"]).ShouldSucceed();
+        Assert.True(Poll.Until(() => !Processes.IsAlive(pid) && !Processes.IsAlive(supervisor), TimeSpan.FromSeconds(10)));
 
         Assert.Contains("not running", Release.Run("ping").ShouldFail(3).StdErr);
         Assert.Contains("not running", Rpc("1").ShouldFail(3).StdErr);

@@ -245,3 +245,59 @@ public sealed class SupervisionTests(SupervisionFixture fixture, ITestOutputHelp
         Assert.DoesNotContain("MSB4018", result.Output);
     }
 }
+
+/// <summary>`dotnet new web` with nothing but a ReleaseSocket in its csproj: Kestrel serves on the supervisor's socket (Relcraft.Hosting).</summary>
+public sealed class PlainWebSocketFixture : IDisposable
+{
+    public TestApp App { get; }
+    public InstalledRelease Release { get; }
+
+    public PlainWebSocketFixture(PackedSdk sdk)
+    {
+        App = TestApp.Create(sdk, "web", "Plain.Web", app =>
+        {
+            app.SetProjectXml("""<ItemGroup><ReleaseSocket Include="http" Listen="127.0.0.1:${PORT:?set PORT}" /></ItemGroup>""");
+            app.Publish().ShouldSucceed();
+        });
+        Release = App.Release("plain-web");
+    }
+
+    public void Dispose() => App.Dispose();
+}
+
+[Collection(EndToEndCollection.Name)]
+public sealed class PlainWebRestartTests(PlainWebSocketFixture fixture) : IClassFixture<PlainWebSocketFixture>, IDisposable
+{
+    public void Dispose() => fixture.Release.StopEverything();
+
+    [Fact]
+    public async Task UnchangedWebApp_ServesOnTheHeldSocket_NotItsUrls_AndRestartsUnderLoadWithoutAFailedRequest()
+    {
+        var release = fixture.Release;
+        var port = Processes.FreeTcpPort();
+        var urls = Processes.FreeTcpPort();
+        var env = new Dictionary<string, string?> { ["PORT"] = $"{port}", ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{urls}" };
+        release.Run(env, "daemon").ShouldSucceed();
+        var before = release.Pid()!.Value;
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            Assert.Equal("Hello World!", await http.GetStringAsync($"http://127.0.0.1:{port}/"));
+            await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync($"http://127.0.0.1:{urls}/"));
+        }
+
+        await using (var load = LoadLoop.Start(new Uri($"http://127.0.0.1:{port}/"), clients: 4))
+        {
+            Assert.True(Poll.Until(() => load.Ok >= 50, TimeSpan.FromSeconds(30)), $"the load never got going: {load}");
+            release.Run(env, "restart").ShouldSucceed();
+            var atRestart = load.Ok;
+            Assert.True(Poll.Until(() => load.Ok >= atRestart + 50, TimeSpan.FromSeconds(30)), $"nothing answered after the restart: {load}");
+            await load.StopAsync();
+            Assert.True(load.Failed == 0, $"requests failed across the restart: {load}");
+        }
+        var after = release.Pid()!.Value;
+        Assert.NotEqual(before, after);
+        Assert.False(Processes.IsAlive(before), $"the old pid {before} still runs after restart returned");
+        release.Run("stop").ShouldSucceed();
+        Assert.False(Processes.IsAlive(after));
+    }
+}

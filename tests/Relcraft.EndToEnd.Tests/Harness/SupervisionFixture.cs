@@ -14,9 +14,9 @@ public sealed class SupervisionFixture : IDisposable
     public const string Version = "1.0.0";
     public const string RuntimeJson = """{"App": {"Port": "${PORT:?PORT must be set}"}}""";
 
-    // TODO: drop once the hosting startup that hands Kestrel the supervisor's sockets lands on main;
-    // until then the app opts in itself, and with this false the tests show whether it still has to.
-    public const bool KestrelOptsInToSystemdSockets = true;
+    // Relcraft.Hosting hands Kestrel the supervisor's sockets; true would make the app opt in itself (UseSystemd),
+    // which only a test that wants to tell the two apart needs.
+    public const bool KestrelOptsInToSystemdSockets = false;
     private const string KestrelOptIn = "builder.WebHost.ConfigureKestrel(o => o.UseSystemd());";
 
     public const string ProjectXml = $$"""
