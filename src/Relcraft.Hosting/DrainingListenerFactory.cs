@@ -28,7 +28,8 @@ internal sealed class DrainingListenerFactory(IOptions<SocketTransportOptions> o
 
     private sealed class DrainingListener(IConnectionListener inner) : IConnectionListener
     {
-        private long _lastAccept = long.MinValue;
+        /// <summary>Environment.TickCount64 of the last accept; 0 while nothing was accepted.</summary>
+        private long _lastAccept;
 
         public EndPoint EndPoint => inner.EndPoint;
 
@@ -42,8 +43,10 @@ internal sealed class DrainingListenerFactory(IOptions<SocketTransportOptions> o
         public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
             await inner.UnbindAsync(cancellationToken);
-            var wait = Volatile.Read(ref _lastAccept) + (long)Grace.TotalMilliseconds - Environment.TickCount64;
-            if (wait <= 0) return;
+            var last = Volatile.Read(ref _lastAccept);
+            if (last == 0) return;
+            var wait = last + (long)Grace.TotalMilliseconds - Environment.TickCount64;
+            if (wait <= 0 || wait > (long)Grace.TotalMilliseconds) return;
             try { await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken); }
             catch (OperationCanceledException) { }
         }
