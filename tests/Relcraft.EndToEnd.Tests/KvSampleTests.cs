@@ -109,6 +109,47 @@ public sealed class KvSampleTests(KvSampleFixture fixture) : IClassFixture<KvSam
         Assert.Contains($"heart: pid {before} exited with code 137 (signal 9)", Release.Log());
         Release.Run("stop").ShouldSucceed();
     }
+    /// <summary>What the systemd unit runs (ExecStart=bin/kv supervise, Type=notify, ExecReload=bin/kv restart), with the test as the service manager.</summary>
+    [Fact]
+    public void Supervise_AsSystemdRunsIt_SaysReadyWithItsOwnPid_ReloadingAroundRestart_StoppingOnSigterm()
+    {
+        var port = Processes.FreeTcpPort();
+        var path = Path.Combine(Path.GetTempPath(), $"relcraft-notify-{Guid.NewGuid():N}.sock");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(path));
+        notify.ReceiveTimeout = 60_000;
+        string Next()
+        {
+            var buffer = new byte[4096];
+            return Encoding.UTF8.GetString(buffer, 0, notify.Receive(buffer));
+        }
+        try
+        {
+            var env = new Dictionary<string, string?> { ["PORT"] = $"{port}", ["NOTIFY_SOCKET"] = path };
+            using var supervisor = Release.Begin(env, "supervise");
+            var ready = Next();
+            Assert.Contains("READY=1", ready.Split('\n'));
+            Assert.Contains($"MAINPID={supervisor.Id}", ready.Split('\n'));
+            Assert.True(Kv.Ask(port, "CREATE x"), "supervise is ready but the app does not answer");
+            var app = Release.Pid()!.Value;
+            Assert.Equal(supervisor.Id, Processes.Parent(app));
+
+            Release.Run(env, "restart").ShouldSucceed();
+            Assert.Equal("RELOADING=1", Next().Trim());
+            Assert.Contains("READY=1", Next().Split('\n'));
+            Assert.NotEqual(app, Release.Pid());
+            Assert.True(Kv.Ask(port, "CREATE x"));
+
+            ProcessRunner.Run("kill", ["-TERM", $"{supervisor.Id}"]).ShouldSucceed();
+            Assert.Equal("STOPPING=1", Next().Trim());
+            Assert.True(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), "supervise did not end after SIGTERM");
+            Assert.False(Release.Pid() is int left && Processes.IsAlive(left), "the app outlived its supervisor");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
 
 internal static class Kv
