@@ -487,12 +487,11 @@ def main():
     # Emitted only for rows that MISS in this run. The numbers quoted from "by hand" come from a one-off
     # investigation (2026-11-22, on this machine at load ~1) that bench/run.sh does not repeat.
     why = []
-    r2r_note = ("**Common to the control-channel misses: ReadyToRun code for the wrong runtime.** The Relcraft tools in `lib/relcraft-VSN/` (Relcraft.Launcher, Relcraft.Agent, Relcraft.Scripting "
-                "and Roslyn, which they ship as its netstandard2.0 build) are compiled ReadyToRun **for net8.0**, but "
-                "the release runs them on its own .NET runtime (here " + facts["RELEASE_RUNTIME"] + "), and that runtime "
-                "does not use ReadyToRun code compiled against an older major version: their methods are JIT-compiled "
-                "at Tier0 instead (see the JIT counts above; by hand, a net8.0 hello world published ReadyToRun shows "
-                "its `Main` JIT-compiled on .NET 10, the same program built for net10.0 does not).")
+    r2r_note = ("**Common to the control-channel misses: Roslyn runs on the JIT.** The agent and Relcraft.Scripting are "
+                "compiled ReadyToRun for the release's runtime major (`tools/relcraft/net10.0-RID/`; here " + facts["RELEASE_RUNTIME"] + "), "
+                "but Roslyn itself ships as its netstandard2.0 IL build: in a daemon it is loaded into a collectible "
+                "context (so that it can be unloaded when idle), and collectible assemblies run no ReadyToRun code "
+                "anyway — its methods are JIT-compiled (see the JIT counts above).")
     control_miss = False
     r2r_ref = ""
     if r_a > 1.10:
@@ -517,7 +516,7 @@ def main():
     if p["median"] - vfloor > 0.015 or ping["median"] - vfloor > 0.015 or rpc["median"] - vfloor > 0.025:
         why.append(f"**`pid`/`ping`/warm `rpc` above the floor (+{ms(p['median'] - vfloor)}, +{ms(ping['median'] - vfloor)}, "
                    f"+{ms(rpc['median'] - vfloor)}).** The native launcher starts in {ms(native_floor['median'])}; the rest "
-                   "is the connection, the HMAC handshake (loading OpenSSL's libcrypto) and the daemon's answer. On a "
+                   "is the connection, the HMAC handshake (computed by the launcher's own SHA-256, no OpenSSL) and the daemon's answer. On a "
                    "shared machine a few milliseconds over are scheduling noise from the other builds.")
     if daemon_roslyn["rpc_first_median"] > 0.700:
         why.append(f"**First Roslyn rpc after a fresh daemon, {ms(daemon_roslyn['rpc_first_median'])}.** Loading Roslyn into the app "

@@ -256,11 +256,26 @@ public sealed class PlainWebSocketFixture : IDisposable
     {
         App = TestApp.Create(sdk, "web", "Plain.Web", app =>
         {
-            app.SetProjectXml("""<ItemGroup><ReleaseSocket Include="http" Listen="127.0.0.1:${PORT:?set PORT}" /></ItemGroup>""");
-            app.Publish().ShouldSucceed();
+            app.SetProjectXml("""
+                <ItemGroup>
+                  <Release Include="plain-web" />
+                  <Release Include="plain-unix" />
+                </ItemGroup>
+                <ItemGroup Condition="'$(Release)' != 'plain-unix'">
+                  <ReleaseSocket Include="http" Listen="127.0.0.1:${PORT:?set PORT}" />
+                </ItemGroup>
+                <ItemGroup Condition="'$(Release)' == 'plain-unix'">
+                  <ReleaseSocket Include="http" Listen="unix:${WEB_SOCKET:?set WEB_SOCKET}" />
+                </ItemGroup>
+                """);
+            app.Publish("plain-web").ShouldSucceed();
+            app.Publish("plain-unix").ShouldSucceed();
         });
         Release = App.Release("plain-web");
+        UnixRelease = App.Release("plain-unix");
     }
+
+    public InstalledRelease UnixRelease { get; }
 
     public void Dispose() => App.Dispose();
 }
@@ -268,7 +283,57 @@ public sealed class PlainWebSocketFixture : IDisposable
 [Collection(EndToEndCollection.Name)]
 public sealed class PlainWebRestartTests(PlainWebSocketFixture fixture) : IClassFixture<PlainWebSocketFixture>, IDisposable
 {
-    public void Dispose() => fixture.Release.StopEverything();
+    public void Dispose()
+    {
+        fixture.Release.StopEverything();
+        fixture.UnixRelease.StopEverything();
+    }
+
+    private static async Task<string> GetOverUnixSocket(string path)
+    {
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, token) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path), token);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        return await http.GetStringAsync("http://localhost/");
+    }
+
+    [Fact]
+    public async Task UnixSocket_IsHeldAcrossRestart_AndALeftoverSocketFileIsReplacedAtTheNextDaemon()
+    {
+        var release = fixture.UnixRelease;
+        var path = Path.Combine(Path.GetTempPath(), $"relcraft-web-{Guid.NewGuid().ToString("N")[..8]}.sock");
+        var env = new Dictionary<string, string?> { ["WEB_SOCKET"] = path };
+        try
+        {
+            release.Run(env, "daemon").ShouldSucceed();
+            Assert.Equal("Hello World!", await GetOverUnixSocket(path));
+            var before = release.Pid()!.Value;
+            release.Run(env, "restart").ShouldSucceed();
+            Assert.NotEqual(before, release.Pid());
+            Assert.Equal("Hello World!", await GetOverUnixSocket(path));
+
+            // kill -9 of supervisor and app: the socket file stays behind, and nobody listens on it.
+            var app = release.Pid()!.Value;
+            var supervisor = Processes.Parent(app);
+            ProcessRunner.Run("kill", ["-KILL", $"{supervisor}", $"{app}"]).ShouldSucceed();
+            Assert.True(Poll.Until(() => !Processes.IsAlive(app) && !Processes.IsAlive(supervisor), TimeSpan.FromSeconds(10)));
+            Assert.True(File.Exists(path), "the socket file was expected to stay behind after kill -9");
+            release.Run(env, "daemon").ShouldSucceed();
+            Assert.Equal("Hello World!", await GetOverUnixSocket(path));
+            release.Run("stop").ShouldSucceed();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 
     [Fact]
     public async Task UnchangedWebApp_ServesOnTheHeldSocket_NotItsUrls_AndRestartsUnderLoadWithoutAFailedRequest()
