@@ -150,6 +150,34 @@ public sealed class KvSampleTests(KvSampleFixture fixture) : IClassFixture<KvSam
             File.Delete(path);
         }
     }
+
+    /// <summary>WatchdogSec= in the unit: systemd sets WATCHDOG_USEC for the supervisor, the app's agent pings it, it passes the pings on.</summary>
+    [Fact]
+    public void Supervise_UnderAWatchdog_PassesTheAppsPingsOn()
+    {
+        var port = Processes.FreeTcpPort();
+        var path = Path.Combine(Path.GetTempPath(), $"relcraft-watchdog-{Guid.NewGuid():N}.sock");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(path));
+        notify.ReceiveTimeout = 60_000;
+        try
+        {
+            var env = new Dictionary<string, string?> { ["PORT"] = $"{port}", ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "400000" };
+            using var supervisor = Release.Begin(env, "supervise");
+            var seen = new List<string>();
+            var buffer = new byte[4096];
+            while (!seen.Any(m => m.Split('\n').Contains("WATCHDOG=1")) && seen.Count < 20)
+                seen.Add(Encoding.UTF8.GetString(buffer, 0, notify.Receive(buffer)));
+            Assert.Contains("READY=1", seen[0].Split('\n'));
+            Assert.Contains(seen, m => m.Split('\n').Contains("WATCHDOG=1"));
+            ProcessRunner.Run("kill", ["-TERM", $"{supervisor.Id}"]).ShouldSucceed();
+            Assert.True(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), "supervise did not end after SIGTERM");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
 
 internal static class Kv
