@@ -109,46 +109,32 @@ public sealed class KvSampleTests(KvSampleFixture fixture) : IClassFixture<KvSam
         Assert.Contains($"heart: pid {before} exited with code 137 (signal 9)", Release.Log());
         Release.Run("stop").ShouldSucceed();
     }
+
     /// <summary>What the systemd unit runs (ExecStart=bin/kv supervise, Type=notify, ExecReload=bin/kv restart), with the test as the service manager.</summary>
     [Fact]
     public void Supervise_AsSystemdRunsIt_SaysReadyWithItsOwnPid_ReloadingAroundRestart_StoppingOnSigterm()
     {
         var port = Processes.FreeTcpPort();
-        var path = Path.Combine(Path.GetTempPath(), $"relcraft-notify-{Guid.NewGuid():N}.sock");
-        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        notify.Bind(new UnixDomainSocketEndPoint(path));
-        notify.ReceiveTimeout = 60_000;
-        string Next()
-        {
-            var buffer = new byte[4096];
-            return Encoding.UTF8.GetString(buffer, 0, notify.Receive(buffer));
-        }
-        try
-        {
-            var env = new Dictionary<string, string?> { ["PORT"] = $"{port}", ["NOTIFY_SOCKET"] = path };
-            using var supervisor = Release.Begin(env, "supervise");
-            var ready = Next();
-            Assert.Contains("READY=1", ready.Split('\n'));
-            Assert.Contains($"MAINPID={supervisor.Id}", ready.Split('\n'));
-            Assert.True(Kv.Ask(port, "CREATE x"), "supervise is ready but the app does not answer");
-            var app = Release.Pid()!.Value;
-            Assert.Equal(supervisor.Id, Processes.Parent(app));
+        using var manager = new ServiceManagerSocket();
+        var env = new Dictionary<string, string?> { ["PORT"] = $"{port}", ["NOTIFY_SOCKET"] = manager.Path };
+        using var supervisor = Release.Begin(env, "supervise");
+        var ready = manager.Next();
+        Assert.Contains("READY=1", ready.Split('\n'));
+        Assert.Contains($"MAINPID={supervisor.Id}", ready.Split('\n'));
+        Assert.True(Kv.Ask(port, "CREATE x"), "supervise is ready but the app does not answer");
+        var app = Release.Pid()!.Value;
+        Assert.Equal(supervisor.Id, Processes.Parent(app));
 
-            Release.Run(env, "restart").ShouldSucceed();
-            Assert.Equal("RELOADING=1", Next().Trim());
-            Assert.Contains("READY=1", Next().Split('\n'));
-            Assert.NotEqual(app, Release.Pid());
-            Assert.True(Kv.Ask(port, "CREATE x"));
+        Release.Run(env, "restart").ShouldSucceed();
+        Assert.Equal("RELOADING=1", manager.Next().Trim());
+        Assert.Contains("READY=1", manager.Next().Split('\n'));
+        Assert.NotEqual(app, Release.Pid());
+        Assert.True(Kv.Ask(port, "CREATE x"));
 
-            ProcessRunner.Run("kill", ["-TERM", $"{supervisor.Id}"]).ShouldSucceed();
-            Assert.Equal("STOPPING=1", Next().Trim());
-            Assert.True(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), "supervise did not end after SIGTERM");
-            Assert.False(Release.Pid() is int left && Processes.IsAlive(left), "the app outlived its supervisor");
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        ProcessRunner.Run("kill", ["-TERM", $"{supervisor.Id}"]).ShouldSucceed();
+        Assert.Equal("STOPPING=1", manager.Next().Trim());
+        Assert.True(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), "supervise did not end after SIGTERM");
+        Assert.False(Release.Pid() is int left && Processes.IsAlive(left), "the app outlived its supervisor");
     }
 
     /// <summary>WatchdogSec= in the unit: systemd sets WATCHDOG_USEC for the supervisor, the app's agent pings it, it passes the pings on.</summary>
@@ -156,27 +142,41 @@ public sealed class KvSampleTests(KvSampleFixture fixture) : IClassFixture<KvSam
     public void Supervise_UnderAWatchdog_PassesTheAppsPingsOn()
     {
         var port = Processes.FreeTcpPort();
-        var path = Path.Combine(Path.GetTempPath(), $"relcraft-watchdog-{Guid.NewGuid():N}.sock");
-        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        notify.Bind(new UnixDomainSocketEndPoint(path));
-        notify.ReceiveTimeout = 60_000;
-        try
-        {
-            var env = new Dictionary<string, string?> { ["PORT"] = $"{port}", ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "400000" };
-            using var supervisor = Release.Begin(env, "supervise");
-            var seen = new List<string>();
-            var buffer = new byte[4096];
-            while (!seen.Any(m => m.Split('\n').Contains("WATCHDOG=1")) && seen.Count < 20)
-                seen.Add(Encoding.UTF8.GetString(buffer, 0, notify.Receive(buffer)));
-            Assert.Contains("READY=1", seen[0].Split('\n'));
-            Assert.Contains(seen, m => m.Split('\n').Contains("WATCHDOG=1"));
-            ProcessRunner.Run("kill", ["-TERM", $"{supervisor.Id}"]).ShouldSucceed();
-            Assert.True(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), "supervise did not end after SIGTERM");
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var manager = new ServiceManagerSocket();
+        var env = new Dictionary<string, string?> { ["PORT"] = $"{port}", ["NOTIFY_SOCKET"] = manager.Path, ["WATCHDOG_USEC"] = "400000" };
+        using var supervisor = Release.Begin(env, "supervise");
+        var seen = new List<string>();
+        while (!seen.Any(m => m.Split('\n').Contains("WATCHDOG=1")) && seen.Count < 20) seen.Add(manager.Next());
+        Assert.Contains("READY=1", seen[0].Split('\n'));
+        Assert.Contains(seen, m => m.Split('\n').Contains("WATCHDOG=1"));
+        ProcessRunner.Run("kill", ["-TERM", $"{supervisor.Id}"]).ShouldSucceed();
+        Assert.True(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), "supervise did not end after SIGTERM");
+    }
+}
+
+/// <summary>A NOTIFY_SOCKET listener, as systemd has for a Type=notify service: one datagram per Next().</summary>
+internal sealed class ServiceManagerSocket : IDisposable
+{
+    private readonly Socket _socket = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"relcraft-notify-{Guid.NewGuid():N}.sock");
+
+    public ServiceManagerSocket()
+    {
+        _socket.Bind(new UnixDomainSocketEndPoint(Path));
+        _socket.ReceiveTimeout = 60_000;
+    }
+
+    public string Next()
+    {
+        var buffer = new byte[4096];
+        return Encoding.UTF8.GetString(buffer, 0, _socket.Receive(buffer));
+    }
+
+    public void Dispose()
+    {
+        _socket.Dispose();
+        File.Delete(Path);
     }
 }
 
