@@ -39,11 +39,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def ask(port):
+def ask(port, timeout=5.0):
     """One connect + CREATE round trip; True when the server answered OK."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.settimeout(5)
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
             s.sendall(b"CREATE x\n")
             buf = b""
             while not buf.endswith(b"\r\n"):

@@ -22,35 +22,16 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
+import sys
 import threading
 import time
 
 POLL = 0.005
 
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ask(port, timeout=10.0):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            s.sendall(b"CREATE x\n")
-            buf = b""
-            while not buf.endswith(b"\r\n"):
-                chunk = s.recv(64)
-                if not chunk:
-                    return False
-                buf += chunk
-            return buf == b"OK\r\n"
-    except OSError:
-        return False
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from first_answer import ask, free_port  # noqa: E402
 
 
 class Load:
