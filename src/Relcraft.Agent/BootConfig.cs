@@ -14,7 +14,6 @@ namespace Relcraft.Agent;
 /// </summary>
 internal static class BootConfig
 {
-    private static readonly Regex Reference = new(@"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}", RegexOptions.CultureInvariant);
 
     public static void Apply(string root)
     {
@@ -68,19 +67,7 @@ internal static class BootConfig
 
     /// <summary>Shell-style references: ${VAR} (empty when unset), ${VAR:-default} (when unset or empty), ${VAR:?message} (stop the boot).</summary>
     internal static string Substitute(string value, string displayPath) =>
-        Reference.Replace(value, m =>
-        {
-            var name = m.Groups[1].Value;
-            var current = Environment.GetEnvironmentVariable(name);
-            return m.Groups[2].Value switch
-            {
-                ":-" => string.IsNullOrEmpty(current) ? m.Groups[3].Value : current,
-                ":?" => string.IsNullOrEmpty(current)
-                    ? throw new BootConfigException($"{displayPath}: {name}: {(m.Groups[3].Value.Length > 0 ? m.Groups[3].Value : "is not set")}")
-                    : current,
-                _ => current ?? "",
-            };
-        });
+        EnvReferences.Substitute(value, Environment.GetEnvironmentVariable, out var error) ?? throw new BootConfigException($"{displayPath}: {error}");
 }
 
 internal sealed class BootConfigException(string message) : Exception(message);

@@ -1,16 +1,15 @@
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
 
 namespace Relcraft.Launcher;
 
 /// <summary>
 /// A ReleaseSocket's Listen: HOST:PORT (an IPv4 literal, or * for every address), [IPV6]:PORT, a bare
 /// PORT (every address), unix:/path or /path — with runtime.json's ${VAR}, ${VAR:-default} and
-/// ${VAR:?message} references, resolved at boot. Compiled into the build tasks too, so what can be
-/// checked at build time is checked with the same rules.
+/// ${VAR:?message} references (<see cref="Relcraft.Agent.EnvReferences"/>), resolved at boot. Compiled into
+/// the build tasks too, so what can be checked at build time is checked with the same rules.
 /// </summary>
-internal sealed partial record ListenAddress(IPAddress? Ip, int Port, string? UnixPath)
+internal sealed record ListenAddress(IPAddress? Ip, int Port, string? UnixPath)
 {
     /// <summary>sun_path holds 108 bytes with the terminating NUL.</summary>
     public const int MaxUnixPath = 107;
@@ -21,39 +20,6 @@ internal sealed partial record ListenAddress(IPAddress? Ip, int Port, string? Un
         UnixPath is not null ? "unix:" + UnixPath
         : Ip!.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{Ip}]:{Port}"
         : $"{Ip}:{Port}";
-
-    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")]
-    private static partial Regex Reference();
-
-    /// <summary>True when <paramref name="listen"/> refers to variables, so only the boot can check it whole.</summary>
-    public static bool HasReferences(string listen) => Reference().IsMatch(listen);
-
-    /// <summary>
-    /// Resolves the references in <paramref name="listen"/> with <paramref name="lookup"/>; an unset
-    /// ${VAR:?message} gives the message as <paramref name="error"/>. A null lookup keeps only the
-    /// defaults (the build's view: anything else unknown yet).
-    /// </summary>
-    public static string? Substitute(string listen, Func<string, string?>? lookup, out string? error)
-    {
-        string? failure = null;
-        var unknown = false;
-        var result = Reference().Replace(listen, m =>
-        {
-            var name = m.Groups[1].Value;
-            var current = lookup?.Invoke(name);
-            var op = m.Groups[2].Value;
-            if (string.IsNullOrEmpty(current))
-            {
-                if (op == ":-") return m.Groups[3].Value;
-                if (lookup is null) { unknown = true; return ""; }
-                if (op == ":?") failure ??= $"{name}: {(m.Groups[3].Value.Length > 0 ? m.Groups[3].Value : "is not set")}";
-                return "";
-            }
-            return current;
-        });
-        error = failure;
-        return failure is not null || unknown ? null : result;
-    }
 
     /// <summary>Parses a resolved Listen; null with <paramref name="error"/> saying what is wrong.</summary>
     public static ListenAddress? Parse(string listen, out string? error)

@@ -53,7 +53,7 @@ internal static class Sockets
 
     /// <summary>Listen with its references resolved from <paramref name="lookup"/>; a one-line error when a required one is unset.</summary>
     public static string Substitute(SocketSpec spec, Func<string, string?> lookup) =>
-        ListenAddress.Substitute(spec.Listen, lookup, out var error) ?? throw new LauncherException($"socket {spec.Name}: {error}");
+        Relcraft.Agent.EnvReferences.Substitute(spec.Listen, lookup, out var error) ?? throw new LauncherException($"socket {spec.Name}: {error}");
 
     /// <summary>Listen with its references resolved from <paramref name="lookup"/>, parsed; a one-line error otherwise.</summary>
     public static ListenAddress Resolve(SocketSpec spec, Func<string, string?> lookup)

@@ -195,7 +195,7 @@ public sealed class AssembleRelease : RelcraftTask
             if (listen.IndexOfAny(['\t', '\n', '\r']) >= 0) { Error("BadSocket", name, "its Listen has a tab or line break in it."); continue; }
             if (kestrel is not ("" or "true" or "false")) { Error("BadSocket", name, $"Kestrel is '{kestrel}'; use true or false."); continue; }
             // With the defaults filled in, a Listen is checked now; one that needs a variable without default waits for the boot.
-            if (ListenAddress.Substitute(listen, null, out _) is { } resolved && ListenAddress.Parse(resolved, out var why) is null)
+            if (Relcraft.Agent.EnvReferences.Substitute(listen, null, out _) is { } resolved && ListenAddress.Parse(resolved, out var why) is null)
             {
                 Error("BadSocket", name, $"Listen '{listen}': {why}.");
                 continue;
