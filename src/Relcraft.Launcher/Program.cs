@@ -30,6 +30,10 @@ internal static class Program
                 case "supervise": return Supervisor.Run(release, rest);
                 case "stop": return Stopper.Stop(release);
                 case "restart": return Restarter.Run(release, rest);
+                case "upgrade": return Upgrade.Run(release, rest, downgrade: false);
+                case "downgrade": return Upgrade.Run(release, rest, downgrade: true);
+                case "versions": return Upgrade.Versions(release, rest);
+                case "__switch": return Upgrade.Switch(release, rest);
                 case "pid":
                     if (PidFile.Running(release.PidFile) is not int pid) throw new LauncherException($"{release.Name} is not running");
                     Console.Out.WriteLine(pid);

@@ -38,7 +38,7 @@ internal static class Restarter
     }
 
     /// <summary>What would stop the new boot, found before anything is stopped; a one-line error otherwise.</summary>
-    public static void Preflight(Release release)
+    public static void Preflight(Release release, string verb = "restart")
     {
         try
         {
@@ -48,7 +48,7 @@ internal static class Restarter
         catch (LauncherException e)
         {
             var serving = PidFile.Running(release.PidFile);
-            throw new LauncherException($"{release.Name} restart refused: {e.Message}" + (serving is int p ? $"; pid {p} keeps running" : ""));
+            throw new LauncherException($"{release.Name} {verb} refused: {e.Message}" + (serving is int p ? $"; pid {p} keeps running" : ""));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
@@ -32,11 +33,16 @@ internal sealed class Supervisor
     private Release _release;
     private IReadOnlyList<string> _args;
     private volatile AppInstance? _current;
+    private volatile RestartRequest? _switching;
+    private readonly ConcurrentDictionary<int, AppInstance> _instances = new();
     private int _heartRestarts;
     private int _restarts;
 
     private sealed record Exited(AppInstance Instance);
-    private sealed record RestartRequest(Release Release, IReadOnlyList<string>? Args, Socket Client);
+    private sealed record RestartRequest(Release Release, IReadOnlyList<string>? Args, Socket Client, bool Record)
+    {
+        public string? Hold => Release.Get("RELCRAFT_TEST_HOLD");
+    }
 
     private Supervisor(Release release, IReadOnlyList<string> args, bool detached, RotatingLog log, List<HeldSocket> sockets)
     {
@@ -51,6 +57,10 @@ internal sealed class Supervisor
 
     public static string PidFileOf(Release release) => Path.Combine(release.Tmp, release.Node + ".supervisor.pid");
     public static string SocketOf(Release release) => Path.Combine(release.ControlDir, release.Node + ".supervisor.sock");
+    /// <summary>RELEASE_TMP/state (0700): export requests, exported state, and the hand-off copy kept until a process has taken it.</summary>
+    public static string StateDirOf(Release release) => Path.Combine(release.Tmp, "state");
+    public static string HandoffFileOf(Release release) => Path.Combine(StateDirOf(release), release.Node + ".handoff");
+    private string HandoffFile => HandoffFileOf(_release);
 
     public static int Run(Release release, IReadOnlyList<string> args)
     {
@@ -66,6 +76,7 @@ internal sealed class Supervisor
         }
         if (!detached && Running(release) is int other) throw new LauncherException($"{release.Name} is already supervised (pid {other})");
         release.PrepareTmp();
+        PrepareStateDir(release);
         Cookie.Ensure(release);
         using var log = detached
             ? new RotatingLog(release.LogFile, release.GetLong("RELEASE_LOG_MAX_BYTES", 10 * 1024 * 1024), (int)release.GetLong("RELEASE_LOG_FILES", 5))
@@ -80,6 +91,18 @@ internal sealed class Supervisor
         }
         foreach (var s in sockets) log.Line($"holding socket {s.Name} on {s.Address}");
         return new Supervisor(release, args, detached, log, sockets).Supervise();
+    }
+
+    private static void PrepareStateDir(Release release)
+    {
+        var dir = StateDirOf(release);
+        try
+        {
+            if (OperatingSystem.IsWindows()) { Directory.CreateDirectory(dir); return; }
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new LauncherException($"cannot create {dir}"); }
     }
 
     /// <summary>The supervisor's pid while one runs for this node.</summary>
@@ -127,7 +150,11 @@ internal sealed class Supervisor
             Finished(first);
             return first.ExitCode;
         }
-        if (outcome == "ready") _systemd?.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=pid {first.Id} ready");
+        if (outcome == "ready")
+        {
+            TakenOver(first);
+            _systemd?.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=pid {first.Id} ready");
+        }
 
         while (true)
         {
@@ -154,11 +181,15 @@ internal sealed class Supervisor
         Cookie.HandOver(release, env);
         foreach (var name in new[] { "NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "MAINPID", "INVOCATION_ID" }) env.Remove(name);
         if (_watchdogUsec is not null) env["WATCHDOG_USEC"] = _watchdogUsec;
-        if (env.TryGetValue("RELEASE_COMMAND", out var command) && command is "restart" or "supervise") env["RELEASE_COMMAND"] = "daemon";
+        if (env.TryGetValue("RELEASE_COMMAND", out var command) && command is "restart" or "supervise" or "__switch") env["RELEASE_COMMAND"] = "daemon";
+        // Where ReleaseState.Register (Relcraft.Runtime) asks for state to import, and finds an export request.
+        env["RELCRAFT_SUPERVISOR_SOCKET"] = SocketOf(_release);
+        env["RELCRAFT_STATE_DIR"] = StateDirOf(_release);
         var (file, appArgs) = AppLaunch.Command(release, env, args);
         Sockets.Describe(_sockets, env);
         var instance = AppInstance.Start(release, file, appArgs, env, _sockets.Count > 0, _log, OnNotify);
-        _log.Line($"started pid {instance.Id}: {file} {string.Join(' ', appArgs)}");
+        _instances[instance.Id] = instance;
+        _log.Line($"started pid {instance.Id} ({release.Name} {release.Vsn}): {file} {string.Join(' ', appArgs)}");
         _ = instance.Exited.ContinueWith(_ => _events.Writer.TryWrite(new Exited(instance)), TaskScheduler.Default);
         return instance;
     }
@@ -200,6 +231,8 @@ internal sealed class Supervisor
 
     private void Finished(AppInstance instance)
     {
+        if (!instance.MarkFinished()) return;
+        _instances.TryRemove(instance.Id, out _);
         instance.WaitForOutput();
         _log.Line($"pid {instance.Id} exited with code {Describe(instance.ExitCode)}");
         PidFile.RemoveIfOwned(_release.PidFile, instance.Id);
@@ -219,6 +252,7 @@ internal sealed class Supervisor
             await Retire(current, "stop", extraSeconds: 2);
             Finished(current);
         }
+        DeleteHandoff();
         _log.Line("supervisor stopped");
         return 0;
     }
@@ -263,7 +297,7 @@ internal sealed class Supervisor
         _current = next;
         _heartRestarts++;
         PidFile.Write(_release.PidFile, next.Id);
-        _ = next.Ready.ContinueWith(t => { if (t.Result) _log.Line($"heart: pid {next.Id} ready"); }, TaskScheduler.Default);
+        _ = next.Ready.ContinueWith(t => { if (!t.Result) return; _log.Line($"heart: pid {next.Id} ready"); TakenOver(next); }, TaskScheduler.Default);
         return null;
     }
 
@@ -281,6 +315,7 @@ internal sealed class Supervisor
         using var client = request.Client;
         var reply = new StringBuilder();
         _systemd?.Send("RELOADING=1");
+        _switching = request;
         try
         {
             var timeout = TimeSpan.FromSeconds(request.Release.GetLong("RELEASE_START_TIMEOUT", 60));
@@ -288,39 +323,44 @@ internal sealed class Supervisor
             var old = _current;
             if (_sockets.Count > 0 || old is null || old.HasExited)
             {
-                // Overlap: the new process takes the same sockets; the old one serves until the new one is ready.
-                var (next, failure) = await StartReady(request.Release, args, timeout);
+                // Overlap: the new process takes the same sockets; the old one serves until the new one is ready —
+                // or, when both keep state, until the new one asks for it (then the old drains and exports first).
+                var (next, failure) = await StartReady(request.Release, args, timeout, request.Hold);
                 if (next is null)
                 {
-                    reply.Append("failed ").Append(failure!.Value.Reason).Append('\n').Append(failure.Value.Tail);
+                    reply.Append("failed ").Append(failure!.Value.Reason);
+                    if (old is not null && old.HasExited) await BringBack(reply, timeout);
+                    reply.Append('\n').Append(failure.Value.Tail);
                     return;
                 }
-                Promote(next, request.Release, args);
+                Serving(next, request, args);
                 if (old is not null && !old.HasExited) { await Retire(old, $"replaced by pid {next.Id}"); Finished(old); }
                 reply.Append($"ok {next.Id}\n");
             }
             else
             {
-                // Nothing held to share: the old process goes first; if the new one fails, the previous configuration comes back.
-                await Retire(old, "restart");
+                // Nothing held to share: the old process goes first (exporting its state, for its own version); if the
+                // new one fails, the previous configuration comes back, with that state.
+                if (old.StateVersion is int own) await HandOff(old, own, request.Hold);
+                else await Retire(old, "restart");
                 Finished(old);
-                var (next, failure) = await StartReady(request.Release, args, timeout);
+                var (next, failure) = await StartReady(request.Release, args, timeout, request.Hold);
                 if (next is not null)
                 {
-                    Promote(next, request.Release, args);
+                    Serving(next, request, args);
                     reply.Append($"ok {next.Id}\n");
                     return;
                 }
                 reply.Append("failed ").Append(failure!.Value.Reason);
-                var (back, _) = await StartReady(_release, _args, timeout);
-                if (back is not null) { Promote(back, _release, _args); reply.Append($"; the previous configuration runs again (pid {back.Id})"); }
-                else reply.Append("; the previous configuration did not come back either");
+                await BringBack(reply, timeout);
                 reply.Append('\n').Append(failure.Value.Tail);
             }
         }
         catch (LauncherException e) { reply.Append("failed ").Append(e.Message).Append('\n'); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { reply.Append("failed ").Append(e.Message).Append('\n'); }
         finally
         {
+            _switching = null;
             if (_current is { HasExited: false } now) _systemd?.Send($"READY=1\nSTATUS=pid {now.Id} ready");
             try { client.Send(Encoding.UTF8.GetBytes(reply.ToString())); }
             catch (SocketException) { }
@@ -328,11 +368,108 @@ internal sealed class Supervisor
         }
     }
 
-    private async Task<(AppInstance? Ready, (string Reason, string Tail)? Failure)> StartReady(Release release, IReadOnlyList<string> args, TimeSpan timeout)
+    /// <summary>The new process is ready: an upgrade or downgrade is recorded (start.data, bin/NAME), then it is the one serving.</summary>
+    private void Serving(AppInstance next, RestartRequest request, IReadOnlyList<string> args)
+    {
+        Hold.At(request.Hold, "ready");
+        if (request.Record)
+        {
+            Commit(request.Release.Root, request.Release.Name, request.Release.Vsn);
+            _log.Line($"{request.Release.Name} {request.Release.Vsn} recorded in releases/start.data");
+        }
+        Promote(next, request.Release, args);
+        Hold.At(request.Hold, "committed");
+    }
+
+    /// <summary>After a failed switch that had already stopped the old process: the previous version again, with the state it handed over.</summary>
+    private async Task BringBack(StringBuilder reply, TimeSpan timeout)
+    {
+        var withState = File.Exists(HandoffFile);
+        var (back, _) = await StartReady(_release, _args, timeout, null);
+        if (back is not null)
+        {
+            Promote(back, _release, _args);
+            reply.Append($"; {_release.Name} {_release.Vsn} runs again (pid {back.Id}){(withState && back.StateVersion is not null ? " with the state it handed over" : "")}");
+        }
+        else reply.Append($"; {_release.Name} {_release.Vsn} did not come back either");
+    }
+
+    /// <summary>
+    /// The old process stops taking requests, finishes those in flight and, at its exit, writes its state for
+    /// <paramref name="target"/> (Relcraft.Runtime reads the request file); the result becomes the hand-off copy.
+    /// </summary>
+    private async Task HandOff(AppInstance old, int target, string? hold)
+    {
+        if (!old.BeginHandOff()) { await old.Exited; return; }
+        var dir = StateDirOf(_release);
+        var request = Path.Combine(dir, $"export-{old.Id}.request");
+        var exported = Path.Combine(dir, $"export-{old.Id}.state");
+        File.WriteAllText(request, target.ToString(CultureInfo.InvariantCulture));
+        await Retire(old, $"handing its state (version {old.StateVersion}) over for version {target}");
+        Finished(old);
+        try { File.Delete(request); } catch (IOException) { }
+        if (File.Exists(exported))
+        {
+            File.Move(exported, HandoffFile, overwrite: true);
+            _log.Line($"state of pid {old.Id} kept in {HandoffFile} until a process has taken it");
+        }
+        else _log.Line($"pid {old.Id} exited without exporting its state");
+        Hold.At(hold, "exported");
+    }
+
+    /// <summary>A process that asked for state (and got the hand-off copy, if there was one) serves: the copy has done its job.</summary>
+    private void TakenOver(AppInstance instance)
+    {
+        if (instance.StateVersion is not null) DeleteHandoff();
+    }
+
+    private void DeleteHandoff()
+    {
+        try { File.Delete(HandoffFile); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>ReleaseState.Register in an app process asks what to import: during a switch the old process hands over first.</summary>
+    private async Task<string> StateFor(int pid, string? versionText)
+    {
+        AppInstance? asking = null;
+        for (var i = 0; i < 100 && !_instances.TryGetValue(pid, out asking); i++) await Task.Delay(20);
+        if (asking is null || !int.TryParse(versionText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var version)) return "none\n";
+        asking.StateVersion = version;
+        var current = _current;
+        if (_switching is { } switching && current is not null && !ReferenceEquals(current, asking) && !current.HasExited && current.StateVersion is not null)
+            await HandOff(current, version, switching.Hold);
+        _log.Line($"pid {asking.Id} registered state version {version}{(File.Exists(HandoffFile) ? $"; importing {HandoffFile}" : "")}");
+        return File.Exists(HandoffFile) ? $"import {HandoffFile}\n" : "none\n";
+    }
+
+    /// <summary>Writes releases/start.data (whole or not at all) and puts the version's own launcher at bin/.</summary>
+    public static void Commit(string root, string name, string vsn)
+    {
+        var startData = Path.Combine(root, "releases", "start.data");
+        var temp = $"{startData}.tmp.{Environment.ProcessId}";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(vsn + "\n"));
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, startData, overwrite: true);
+        var bin = Path.Combine(root, "releases", vsn, "bin");
+        if (!Directory.Exists(bin)) return;
+        foreach (var file in Directory.GetFiles(bin))
+        {
+            var to = Path.Combine(root, "bin", Path.GetFileName(file));
+            var copy = $"{to}.tmp.{Environment.ProcessId}";
+            File.Copy(file, copy, overwrite: true);
+            File.Move(copy, to, overwrite: true);
+        }
+    }
+
+    private async Task<(AppInstance? Ready, (string Reason, string Tail)? Failure)> StartReady(Release release, IReadOnlyList<string> args, TimeSpan timeout, string? hold)
     {
         AppInstance next;
         try { next = Start(release, args); }
         catch (LauncherException e) { return (null, (e.Message, "")); }
+        Hold.At(hold, "started");
         var outcome = await WaitReady(next, timeout);
         if (outcome == "ready") return (next, null);
         if (!next.HasExited) { next.Kill(); await next.Exited; }
@@ -356,6 +493,7 @@ internal sealed class Supervisor
         _crashes.Clear();
         PidFile.Write(release.PidFile, next.Id);
         _log.Line($"pid {next.Id} is ready and serving");
+        TakenOver(next);
     }
 
     // ---- the supervisor's own socket: restart and status, same user only ------------------------
@@ -401,9 +539,18 @@ internal sealed class Supervisor
                     client.Send(Encoding.UTF8.GetBytes(Status()));
                     client.Dispose();
                     break;
-                case "restart":
+                case "restart" or "upgrade":
                     var release = new Release(request.Environment);
-                    await _events.Writer.WriteAsync(new RestartRequest(release, request.Args.Count > 0 ? request.Args : null, client));
+                    await _events.Writer.WriteAsync(new RestartRequest(release, request.Args.Count > 0 ? request.Args : null, client, Record: request.Command == "upgrade"));
+                    break;
+                case "state":
+                    client.Send(Encoding.UTF8.GetBytes(await StateFor(SupervisorWire.PeerPid(client), request.Args.FirstOrDefault())));
+                    client.Dispose();
+                    break;
+                case "state-imported":
+                    if (_instances.TryGetValue(SupervisorWire.PeerPid(client), out var imported)) _log.Line($"pid {imported.Id} imported its state");
+                    client.Send("ok\n"u8.ToArray());
+                    client.Dispose();
                     break;
                 case "stop":
                     client.Send("ok\n"u8.ToArray());
@@ -452,8 +599,21 @@ internal sealed class AppInstance
     private readonly Task[] _pumps;
     private readonly OutputTail _tail = new(20);
 
+    private int _finished;
+    private int _handingOff;
+
     public int Id { get; }
     public DateTime StartedUtc { get; } = DateTime.UtcNow;
+    private int _stateVersion = int.MinValue;
+
+    /// <summary>The state version it registered (ReleaseState.Register), null while it has not.</summary>
+    public int? StateVersion
+    {
+        get { var v = Volatile.Read(ref _stateVersion); return v == int.MinValue ? null : v; }
+        set => Volatile.Write(ref _stateVersion, value ?? int.MinValue);
+    }
+    public bool MarkFinished() => Interlocked.Exchange(ref _finished, 1) == 0;
+    public bool BeginHandOff() => Interlocked.Exchange(ref _handingOff, 1) == 0;
     public Task<bool> Ready { get; }
     public Task Exited { get; }
     public bool HasExited => _process.HasExited;

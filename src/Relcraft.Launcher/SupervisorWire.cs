@@ -65,6 +65,16 @@ internal static class SupervisorWire
         return uid == Native.geteuid() || uid == 0;
     }
 
+    /// <summary>SO_PEERCRED: the pid of the connecting process (0 when unknown).</summary>
+    public static int PeerPid(Socket client)
+    {
+        if (OperatingSystem.IsWindows()) return 0;
+        Span<byte> credentials = stackalloc byte[12];
+        try { client.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, credentials); }
+        catch (SocketException) { return 0; }
+        return BinaryPrimitives.ReadInt32LittleEndian(credentials[..4]);
+    }
+
     /// <summary>Sends one request and reads the whole reply; null when no supervisor listens.</summary>
     public static string? Send(Release release, string command, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, TimeSpan timeout)
     {

@@ -17,6 +17,11 @@ internal static class Usage
               supervise [ARGS] the supervisor in the foreground (what a systemd unit runs)
               stop             stop gracefully and wait until the system is gone
               restart [ARGS]   a new process on the held sockets, then the old one drains (checked before anything stops)
+              upgrade TARBALL|VSN
+                               install another version beside this one and switch the running system to it
+                               (state carried); releases/start.data records it once it is ready
+              downgrade VSN    switch the running system back to an installed version
+              versions         the installed versions, marked current (start.data) and running
               pid              print the pid of the running system
               status           pids, uptime, restarts, sockets; exit 0 if running, 3 if not
               ping             print "pong" if the running system answers on its control channel

@@ -9,8 +9,8 @@ namespace Relcraft.Launcher;
 /// the release (pid files, sockets, logs); releases/start.data (state: upgrade and downgrade
 /// rewrite it); release.json itself; releases/COOKIE (a per-install secret, so only its mode is
 /// checked: readable by its owner alone); and the other installed versions — releases/V/ holding
-/// a release.json, and the lib/ folders their manifests name that the version in force does not
-/// (RELEASE_VSN=V bin/NAME verify checks those).
+/// a release.json, and the lib/ and runtime version folders their manifests name that the version
+/// in force does not (RELEASE_VSN=V bin/NAME verify checks those).
 /// </summary>
 internal static class Verify
 {
@@ -123,7 +123,7 @@ internal static class Verify
             _files.Add("releases/COOKIE");
             _files.Add($"releases/{vsn}/release.json");
 
-            var ours = new HashSet<string>(manifest.Files.Select(f => LibFolder(f.Path)).OfType<string>(), StringComparer.Ordinal);
+            var ours = new HashSet<string>(manifest.Files.Select(f => VersionFolder(f.Path)).OfType<string>(), StringComparer.Ordinal);
             var releases = Path.Combine(root, "releases");
             if (!Directory.Exists(releases)) return;
             foreach (var other in Directory.EnumerateDirectories(releases))
@@ -134,7 +134,7 @@ internal static class Verify
                 ReleaseManifest theirs;
                 try { theirs = ReleaseManifest.Load(Path.Combine(other, "release.json")); }
                 catch (LauncherException) { continue; }
-                foreach (var folder in theirs.Files.Select(f => LibFolder(f.Path)).OfType<string>().Distinct())
+                foreach (var folder in theirs.Files.Select(f => VersionFolder(f.Path)).OfType<string>().Distinct())
                     if (!ours.Contains(folder)) _folders.Add(folder);
             }
         }
@@ -150,12 +150,17 @@ internal static class Verify
             if ((File.GetUnixFileMode(cookie) & (UnixFileMode)0x3F) != 0) yield return new Problem(Kind.Changed, "releases/COOKIE", "mode");
         }
 
-        /// <summary>lib/X for a path under lib/X/, else null.</summary>
-        private static string? LibFolder(string path)
+        /// <summary>
+        /// The folder a version brings whole: lib/X, runtime/shared/FRAMEWORK/VERSION or runtime/host/fxr/VERSION
+        /// (an upgrade installs another version's runtime beside this one's), else null.
+        /// </summary>
+        private static string? VersionFolder(string path)
         {
-            if (!path.StartsWith("lib/", StringComparison.Ordinal)) return null;
-            var end = path.IndexOf('/', 4);
-            return end < 0 ? null : path[..end];
+            var parts = path.Split('/');
+            if (parts.Length > 2 && parts[0] == "lib") return $"lib/{parts[1]}";
+            if (parts.Length > 4 && parts[0] == "runtime" && parts[1] == "shared") return string.Join('/', parts[..4]);
+            if (parts.Length > 4 && parts[0] == "runtime" && parts[1] == "host" && parts[2] == "fxr") return string.Join('/', parts[..4]);
+            return null;
         }
 
         /// <summary><paramref name="path"/> relative to <paramref name="root"/> ('/'-separated), or null when it is not inside.</summary>

@@ -106,7 +106,8 @@ public sealed class AssembleRelease : RelcraftTask
         if (Log.HasLoggedErrors) return false;
 
         var runtimeConfigName = $"{Name}.runtimeconfig.json";
-        plan.Write($"{relDir}/{runtimeConfigName}", RuntimeConfig.Merge(appRuntimeConfig.ItemSpec, options));
+        var bundled = LaunchMode == "system" ? null : Frameworks.Select(f => new RuntimeConfig.Framework(f.ItemSpec, f.GetMetadata("Version"))).ToList();
+        plan.Write($"{relDir}/{runtimeConfigName}", RuntimeConfig.Merge(appRuntimeConfig.ItemSpec, options, bundled));
         if (LaunchMode == "apphost")
             plan.Link($"{libDir}/{AppLayout.RelativePath(appRuntimeConfig)}", $"../../{relDir}/{runtimeConfigName}");
         plan.Write("releases/start.data", Utf8($"{Version}\n"));
@@ -226,6 +227,8 @@ public sealed class AssembleRelease : RelcraftTask
         {
             if (!Render(renderer, Path.Combine(TemplatesDirectory, "launcher.sh"), out var launcher)) return false;
             plan.Write($"bin/{Name}", Utf8(launcher!), ReleasePlan.Executable);
+            // This version's own copy: upgrade and downgrade run the launcher of the version they switch to, and put it at bin/.
+            plan.Write($"{relDir}/bin/{Name}", Utf8(launcher!), ReleasePlan.Executable);
             if (!Render(renderer, Pick(userTemplates, "env.sh.template", "env.sh"), out var envSh)) return false;
             plan.Write($"{relDir}/env.sh", Utf8(EnvHeader("#", TemplateRenderer.ShellDefaults(env)) + envSh));
         }
@@ -233,6 +236,7 @@ public sealed class AssembleRelease : RelcraftTask
         {
             if (!Render(renderer, Path.Combine(TemplatesDirectory, "launcher.bat"), out var bat)) return false;
             plan.Write($"bin/{Name}.bat", Utf8(Crlf(bat!)));
+            plan.Write($"{relDir}/bin/{Name}.bat", Utf8(Crlf(bat!)));
             if (!Render(renderer, Pick(userTemplates, "env.bat.template", "env.bat"), out var envBat)) return false;
             plan.Write($"{relDir}/env.bat", Utf8(Crlf("@echo off\n" + EnvHeader("rem", TemplateRenderer.BatchDefaults(env)) + envBat)));
         }
