@@ -134,6 +134,30 @@ public sealed class ReleaseStateTests : IDisposable
         Assert.Equal([request], Directory.GetFileSystemEntries(_dir.Path));
     }
 
+    [Fact]
+    public void The_agent_registers_an_IReleaseState_service_of_the_host()
+    {
+        var state = new TestState(1);
+        Relcraft.Agent.Readiness.RegisterReleaseState(new Services(t => t == typeof(IReleaseState) ? state : null));
+        Assert.True(ReleaseState.IsRegistered);
+        Assert.Throws<InvalidOperationException>(() => ReleaseState.RegisterWith(new TestState(1), null, null));
+    }
+
+    [Fact]
+    public void The_agent_leaves_a_state_the_app_registered_itself_and_a_host_without_one()
+    {
+        Relcraft.Agent.Readiness.RegisterReleaseState(new Services(_ => null));
+        Assert.False(ReleaseState.IsRegistered);
+        ReleaseState.RegisterWith(new TestState(1), null, null);
+        Relcraft.Agent.Readiness.RegisterReleaseState(new Services(_ => new TestState(2)));
+        Assert.True(ReleaseState.IsRegistered);
+    }
+
+    private sealed class Services(Func<Type, object?> get) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => get(serviceType);
+    }
+
     private static string WriteStateFile(string path, string magic, int version, string payload)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
