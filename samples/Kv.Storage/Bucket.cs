@@ -17,4 +17,7 @@ public sealed class Bucket
     public string? Delete(string key) => _entries.TryRemove(key, out var value) ? value : null;
 
     public int Count => _entries.Count;
+
+    /// <summary>A copy of the entries.</summary>
+    public IReadOnlyDictionary<string, string> Snapshot() => new Dictionary<string, string>(_entries, StringComparer.Ordinal);
 }

@@ -21,4 +21,19 @@ public sealed class Registry
 
     /// <summary>A sorted snapshot of the bucket names.</summary>
     public IReadOnlyList<string> Names => _buckets.Keys.Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>A copy of every bucket's entries, by bucket name (what a release hands to its next version).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Snapshot() =>
+        _buckets.ToDictionary(b => b.Key, b => b.Value.Snapshot(), StringComparer.Ordinal);
+
+    /// <summary>Replaces every bucket with those in <paramref name="snapshot"/>.</summary>
+    public void Restore(IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> snapshot)
+    {
+        _buckets.Clear();
+        foreach (var (name, entries) in snapshot)
+        {
+            var bucket = Create(name);
+            foreach (var (key, value) in entries) bucket.Put(key, value);
+        }
+    }
 }

@@ -2,12 +2,16 @@
 //   Kv:Address (default 127.0.0.1) and Kv:Port (default 4040) come from configuration:
 //   appsettings.json, environment (Kv__Port=5555) or the command line (--Kv:Port=5555).
 // Stops gracefully on SIGTERM / Ctrl+C: the server stops accepting and closes its clients.
+// The buckets survive upgrade and downgrade: KvState is an IReleaseState service, which the Relcraft agent
+// registers when the host is built (importing what the previous version exported before anything is served).
 using Kv;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Relcraft.Runtime;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddSingleton(Registry.Default);
+builder.Services.AddSingleton<IReleaseState, KvState>();
 builder.Services.AddHostedService<KvServer>();
 
 await builder.Build().RunAsync();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.ExceptionServices;
 
 namespace Relcraft.Agent;
 
@@ -9,7 +10,8 @@ namespace Relcraft.Agent;
 /// (ApplicationStarted) and how to stop it gracefully (StopApplication).
 /// Readiness is told with the sd_notify protocol (<see cref="ServiceNotify"/>: "READY=1", then "STOPPING=1" on
 /// ApplicationStopping). The built host is also handed to <see cref="InheritedSockets"/> and
-/// <see cref="BackgroundServiceFailures"/>. An app without a Generic Host has no
+/// <see cref="BackgroundServiceFailures"/>, and an IReleaseState service is registered with Relcraft.Runtime's
+/// ReleaseState (<see cref="RegisterReleaseState"/>) before the host can start. An app without a Generic Host has no
 /// such moment: it counts as ready once Main has run for RELEASE_READY_GRACE_MS (default 500)
 /// without the process exiting — so one that dies at once is reported as failed, not started.
 /// </summary>
@@ -55,10 +57,12 @@ internal static class Readiness
 
     private static void OnHostBuilt(object host)
     {
+        var services = host.GetType().GetProperty("Services")?.GetValue(host) as IServiceProvider;
+        // Outside the catch below: a state that cannot be imported fails the app's Build().
+        if (services is not null) RegisterReleaseState(services);
         try
         {
             InheritedSockets.OnHostBuilt();
-            var services = host.GetType().GetProperty("Services")?.GetValue(host) as IServiceProvider;
             var lifetimeType = Type.GetType("Microsoft.Extensions.Hosting.IHostApplicationLifetime, Microsoft.Extensions.Hosting.Abstractions");
             _lifetime = lifetimeType is null ? null : services?.GetService(lifetimeType);
             if (services is not null && _lifetime is not null) BackgroundServiceFailures.Watch(services, _lifetime);
@@ -74,6 +78,43 @@ internal static class Readiness
             Console.Error.WriteLine($"relcraft agent: cannot watch the host for readiness: {e.Message}");
             Ready();
         }
+    }
+
+    /// <summary>
+    /// An app's Relcraft.Runtime.IReleaseState service, registered with ReleaseState.Register (by reflection: the agent
+    /// does not reference Relcraft.Runtime) unless the app registered a state itself. HostBuilt is raised inside
+    /// Build(), so the import the registration waits for is done before the host serves anything.
+    /// </summary>
+    /// <exception cref="Exception">What Register threw (the import failed): Build() fails and the process exits non-zero.</exception>
+    internal static void RegisterReleaseState(IServiceProvider services)
+    {
+        var stateType = FindType("Relcraft.Runtime.IReleaseState");
+        if (stateType is null || services.GetService(stateType) is not { } state) return;
+        var releaseState = stateType.Assembly.GetType("Relcraft.Runtime.ReleaseState");
+        if (releaseState?.GetProperty("IsRegistered")?.GetValue(null) is true) return;
+        var register = releaseState?.GetMethod("Register", [stateType]);
+        if (register is null)
+        {
+            Console.Error.WriteLine("relcraft agent: the app has an IReleaseState service but its Relcraft.Runtime has no ReleaseState.Register");
+            return;
+        }
+        try { register.Invoke(null, [state]); }
+        catch (TargetInvocationException e) when (e.InnerException is { } inner)
+        {
+            // ReleaseStateException has said what failed on stderr already.
+            if (inner.GetType().FullName != "Relcraft.Runtime.ReleaseStateException")
+                Console.Error.WriteLine($"relcraft agent: cannot register the release state: {inner.Message}");
+            ExceptionDispatchInfo.Capture(inner).Throw();
+        }
+    }
+
+    private static Type? FindType(string fullName)
+    {
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+            if (assembly.GetName().Name == "Relcraft.Runtime" && assembly.GetType(fullName) is { } type)
+                return type;
+        try { return Type.GetType($"{fullName}, Relcraft.Runtime"); }
+        catch (Exception e) when (e is IOException or BadImageFormatException) { return null; }
     }
 
     private static void Ready()
