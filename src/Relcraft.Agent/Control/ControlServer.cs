@@ -15,6 +15,7 @@ internal static class ControlServer
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
     private static byte[] _cookie = [];
     private static string? _path;
+    private static Socket? _listener;
     private static IDisposable? _directory; // keeps /proc/self/fd/N valid for a long socket path
 
     public static void StartIfConfigured(string root)
@@ -31,7 +32,10 @@ internal static class ControlServer
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        if (File.Exists(path))
+        // Under a supervisor a new process replaces the one it takes over from (restart, upgrade): the socket is bound
+        // beside the old one and renamed over it, so rpc reaches the new process and never finds no socket at all.
+        var supervised = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("RELCRAFT_SUPERVISOR_SOCKET"));
+        if (File.Exists(path) && !supervised)
         {
             if (IsServed(path))
             {
@@ -40,11 +44,15 @@ internal static class ControlServer
             }
             File.Delete(path);
         }
+        var bound = $"{path}.{Environment.ProcessId}";
+        if (File.Exists(bound)) File.Delete(bound);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(Protocol.EndPoint(path, out _directory));
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        listener.Bind(Protocol.EndPoint(bound, out _directory));
+        File.SetUnixFileMode(bound, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         listener.Listen(16);
+        File.Move(bound, path, overwrite: true);
         _path = path;
+        _listener = listener;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Cleanup();
         _ = AcceptLoop(listener);
     }
@@ -77,7 +85,9 @@ internal static class ControlServer
 
     private static void Cleanup()
     {
-        try { if (_path is not null && File.Exists(_path)) File.Delete(_path); }
+        // The socket file may be a newer process's by now (it renamed its own over it): delete it only if nobody answers there.
+        _listener?.Dispose();
+        try { if (_path is not null && File.Exists(_path) && !IsServed(_path)) File.Delete(_path); }
         catch (IOException) { }
     }
 
