@@ -197,7 +197,11 @@ internal static class Installer
         var staging = Path.Combine(releases, $".install-{Environment.ProcessId}");
         try
         {
-            Extract(tarball, staging);
+            // The runtime version folders already installed are not unpacked again (the bulk of a tarball): the
+            // installed copy, checked when it came, is the one the new version will run on.
+            var present = InstalledRuntimeFolders(release.Root);
+            bool Present(string path) => present.Any(f => path == f || path.StartsWith(f + "/", StringComparison.Ordinal));
+            Extract(tarball, staging, Present);
             var (vsn, manifest) = FindVersion(release, tarball, staging);
             if (Upgrade.Installed(release.Root, vsn))
             {
@@ -205,7 +209,7 @@ internal static class Installer
                 return vsn;
             }
             var outcome = Verify.Check(staging, vsn);
-            var problems = outcome.Problems.Where(p => !(p.Kind == Verify.Kind.Unexpected && p.Path == "releases/start.data")).ToList();
+            var problems = outcome.Problems.Where(p => !(p.Kind == Verify.Kind.Missing && Present(p.Path))).ToList();
             if (problems.Count > 0)
                 throw new LauncherException($"{release.Name} upgrade: {tarball} does not match its own release.json ({problems[0]}{(problems.Count > 1 ? $" and {problems.Count - 1} more" : "")}); nothing was installed");
             output.WriteLine($"* installing {release.Name} {vsn} ({outcome.Checked} files checked)");
@@ -216,6 +220,18 @@ internal static class Installer
         {
             try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>runtime/dotnet, runtime/shared/FRAMEWORK/VERSION and runtime/host/fxr/VERSION as installed now.</summary>
+    private static List<string> InstalledRuntimeFolders(string root)
+    {
+        var folders = new List<string>();
+        foreach (var fx in Subfolders(root, "runtime/shared"))
+            folders.AddRange(Subfolders(root, $"runtime/shared/{fx}").Select(v => $"runtime/shared/{fx}/{v}"));
+        folders.AddRange(Subfolders(root, "runtime/host/fxr").Select(v => $"runtime/host/fxr/{v}"));
+        foreach (var muxer in new[] { "runtime/dotnet", "runtime/dotnet.exe" })
+            if (File.Exists(Path.Combine(root, muxer))) folders.Add(muxer);
+        return folders;
     }
 
     private static void CheckSha256(string tarball)
@@ -239,7 +255,7 @@ internal static class Installer
     }
 
     /// <summary>The tarball into <paramref name="into"/>: regular files, folders and symlinks that stay inside, nothing else.</summary>
-    public static void Extract(string tarball, string into)
+    public static void Extract(string tarball, string into, Func<string, bool>? skip = null)
     {
         Directory.CreateDirectory(into);
         var root = Path.GetFullPath(into);
@@ -256,6 +272,7 @@ internal static class Installer
                 if (name.Length == 0 || name == ".") continue;
                 if (name.StartsWith('/') || name.Split('/').Any(p => p is ".." or "") || name.Contains(':'))
                     throw new InvalidDataException($"entry '{entry.Name}' leaves the release");
+                if (skip?.Invoke(name) == true) continue;
                 var path = Path.Combine(root, name);
                 switch (entry.EntryType)
                 {
