@@ -38,12 +38,12 @@ internal static class Restarter
     }
 
     /// <summary>What would stop the new boot, found before anything is stopped; a one-line error otherwise.</summary>
-    public static void Preflight(Release release, string verb = "restart")
+    public static void Preflight(Release release, string verb = "restart", bool bootCheck = true)
     {
         try
         {
             Sockets.Check(release, release.Get);
-            CheckBootConfig(release);
+            if (bootCheck) CheckBootConfig(release);
         }
         catch (LauncherException e)
         {

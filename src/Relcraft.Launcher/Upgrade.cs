@@ -81,7 +81,9 @@ internal static class Upgrade
     public static int Switch(Release release, IReadOnlyList<string> args)
     {
         var verb = args.Count > 0 ? args[0] : "upgrade";
-        Restarter.Preflight(release, verb);
+        // With sockets the old process serves until the new one has booted past its configuration (a failure there
+        // leaves it alone), so only the sockets' Listen is checked first; without, the boot is checked too.
+        Restarter.Preflight(release, verb, bootCheck: Sockets.Declared(release).Count == 0);
         var wait = TimeSpan.FromSeconds(release.GetLong("RELEASE_START_TIMEOUT", 60) + 2L * release.StopTimeout + 30);
         var before = RunningVersion(release);
         var reply = SupervisorWire.Send(release, "upgrade", [], release.Env, wait)
@@ -191,17 +193,16 @@ internal static class Installer
     public static string Install(Release release, string tarball, TextWriter output)
     {
         if (!File.Exists(tarball)) throw new LauncherException($"{release.Name} upgrade: {tarball} does not exist");
-        CheckSha256(tarball);
         var releases = Path.Combine(release.Root, "releases");
         RemoveStaleStaging(releases);
         var staging = Path.Combine(releases, $".install-{Environment.ProcessId}");
         try
         {
-            // The runtime version folders already installed are not unpacked again (the bulk of a tarball): the
-            // installed copy, checked when it came, is the one the new version will run on.
+            // The runtime version folders and Relcraft tools already installed are not unpacked again (the bulk of a
+            // tarball): the installed copy, checked when it came, is the one the new version will run on.
             var present = InstalledRuntimeFolders(release.Root);
             bool Present(string path) => present.Any(f => path == f || path.StartsWith(f + "/", StringComparison.Ordinal));
-            Extract(tarball, staging, Present);
+            Extract(tarball, staging, Present, ExpectedSha256(tarball));
             var (vsn, manifest) = FindVersion(release, tarball, staging);
             if (Upgrade.Installed(release.Root, vsn))
             {
@@ -222,27 +223,29 @@ internal static class Installer
         }
     }
 
-    /// <summary>runtime/dotnet, runtime/shared/FRAMEWORK/VERSION and runtime/host/fxr/VERSION as installed now.</summary>
+    /// <summary>runtime/dotnet, runtime/shared/FRAMEWORK/VERSION, runtime/host/fxr/VERSION and lib/relcraft-X as installed now.</summary>
     private static List<string> InstalledRuntimeFolders(string root)
     {
         var folders = new List<string>();
         foreach (var fx in Subfolders(root, "runtime/shared"))
             folders.AddRange(Subfolders(root, $"runtime/shared/{fx}").Select(v => $"runtime/shared/{fx}/{v}"));
         folders.AddRange(Subfolders(root, "runtime/host/fxr").Select(v => $"runtime/host/fxr/{v}"));
+        folders.AddRange(Subfolders(root, "lib").Where(l => l.StartsWith("relcraft-", StringComparison.Ordinal)).Select(l => $"lib/{l}"));
         foreach (var muxer in new[] { "runtime/dotnet", "runtime/dotnet.exe" })
             if (File.Exists(Path.Combine(root, muxer))) folders.Add(muxer);
         return folders;
     }
 
-    private static void CheckSha256(string tarball)
+    /// <summary>The digest TARBALL.sha256 names, null without one.</summary>
+    private static string? ExpectedSha256(string tarball)
     {
         var sums = tarball + ".sha256";
-        if (!File.Exists(sums)) return;
-        var expected = File.ReadAllText(sums).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
-        var actual = Convert.ToHexString(Sha256.HashFile(tarball, new byte[1 << 20]));
-        if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
-            throw new LauncherException($"{tarball} is corrupt: its sha256 is not the one in {Path.GetFileName(sums)}; nothing was installed");
+        if (!File.Exists(sums)) return null;
+        return File.ReadAllText(sums).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
     }
+
+    private static LauncherException Corrupt(string tarball) =>
+        new($"{tarball} is corrupt: its sha256 is not the one in {Path.GetFileName(tarball)}.sha256; nothing was installed");
 
     private static void RemoveStaleStaging(string releases)
     {
@@ -255,50 +258,94 @@ internal static class Installer
     }
 
     /// <summary>The tarball into <paramref name="into"/>: regular files, folders and symlinks that stay inside, nothing else.</summary>
-    public static void Extract(string tarball, string into, Func<string, bool>? skip = null)
+    /// <summary>The tarball into <paramref name="into"/> (entries <paramref name="skip"/> names left out), hashed as it is read when a digest is expected.</summary>
+    public static void Extract(string tarball, string into, Func<string, bool>? skip = null, string? sha256 = null)
     {
         Directory.CreateDirectory(into);
         var root = Path.GetFullPath(into);
+        using var file = new HashingStream(File.OpenRead(tarball));
         try
         {
-            using var file = File.OpenRead(tarball);
-            using var gzip = new GZipStream(file, CompressionMode.Decompress);
-            using var reader = new TarReader(gzip);
-            while (reader.GetNextEntry() is { } entry)
-            {
-                var name = entry.Name.Replace('\\', '/');
-                while (name.StartsWith("./", StringComparison.Ordinal)) name = name[2..];
-                name = name.TrimEnd('/');
-                if (name.Length == 0 || name == ".") continue;
-                if (name.StartsWith('/') || name.Split('/').Any(p => p is ".." or "") || name.Contains(':'))
-                    throw new InvalidDataException($"entry '{entry.Name}' leaves the release");
-                if (skip?.Invoke(name) == true) continue;
-                var path = Path.Combine(root, name);
-                switch (entry.EntryType)
-                {
-                    case TarEntryType.Directory:
-                        Directory.CreateDirectory(path);
-                        break;
-                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
-                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                        entry.ExtractToFile(path, overwrite: true);
-                        break;
-                    case TarEntryType.SymbolicLink:
-                        var target = entry.LinkName;
-                        var resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, target));
-                        if (Path.IsPathRooted(target) || !resolved.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-                            throw new InvalidDataException($"link '{entry.Name}' points outside the release");
-                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                        File.CreateSymbolicLink(path, target);
-                        break;
-                    default:
-                        throw new InvalidDataException($"entry '{entry.Name}' is a {entry.EntryType}, which a release does not hold");
-                }
-            }
+            using (var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true)) Unpack(gzip, root, skip);
+            if (sha256 is not null && !file.Matches(sha256)) throw Corrupt(tarball);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or NotSupportedException)
         {
+            if (sha256 is not null && !file.Matches(sha256)) throw Corrupt(tarball);
             throw new LauncherException($"{tarball} is not a release tarball ({e.Message}); nothing was installed");
+        }
+    }
+
+    private static void Unpack(Stream gzip, string root, Func<string, bool>? skip)
+    {
+        using var reader = new TarReader(gzip);
+        while (reader.GetNextEntry() is { } entry)
+        {
+            var name = entry.Name.Replace('\\', '/');
+            while (name.StartsWith("./", StringComparison.Ordinal)) name = name[2..];
+            name = name.TrimEnd('/');
+            if (name.Length == 0 || name == ".") continue;
+            if (name.StartsWith('/') || name.Split('/').Any(p => p is ".." or "") || name.Contains(':'))
+                throw new InvalidDataException($"entry '{entry.Name}' leaves the release");
+            if (skip?.Invoke(name) == true) continue;
+            var path = Path.Combine(root, name);
+            switch (entry.EntryType)
+            {
+                case TarEntryType.Directory:
+                    Directory.CreateDirectory(path);
+                    break;
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    entry.ExtractToFile(path, overwrite: true);
+                    break;
+                case TarEntryType.SymbolicLink:
+                    var target = entry.LinkName;
+                    var resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, target));
+                    if (Path.IsPathRooted(target) || !resolved.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                        throw new InvalidDataException($"link '{entry.Name}' points outside the release");
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    File.CreateSymbolicLink(path, target);
+                    break;
+                default:
+                    throw new InvalidDataException($"entry '{entry.Name}' is a {entry.EntryType}, which a release does not hold");
+            }
+        }
+    }
+
+    /// <summary>Reads through to the file, feeding SHA-256 on the way (the native launcher has no OpenSSL: <see cref="Sha256"/>).</summary>
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly Sha256 _sha = new();
+
+        /// <summary>The digest of the whole file (what was not read yet is read now) against <paramref name="expected"/>.</summary>
+        public bool Matches(string expected)
+        {
+            var buffer = new byte[1 << 16];
+            while (Read(buffer, 0, buffer.Length) > 0) { }
+            return Convert.ToHexString(_sha.Finish()).Equals(expected, StringComparison.OrdinalIgnoreCase);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = inner.Read(buffer, offset, count);
+            _sha.Append(buffer.AsSpan(offset, n));
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
         }
     }
 
