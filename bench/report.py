@@ -436,6 +436,37 @@ def main():
             verdict(restart["killed_to_answering_ms"], 1000), "—")
         w("")
 
+    # -- Upgrades (issue 9) --------------------------------------------------------------------
+    up_path, upl_path = os.path.join(work, "upgrade.json"), os.path.join(work, "upgrade-stateless.json")
+    if os.path.exists(up_path) and os.path.exists(upl_path):
+        up, upl = load(up_path), load(upl_path)
+        w("### Upgrades: upgrade and downgrade under load, state carried")
+        w("")
+        w(f"`bench/upgrade_load.py`, {len(up['runs'])} runs each: a fresh copy of the kv 0.1.0 release, `bin/kv daemon`, "
+          "`CREATE b`, 4 client threads each looping connect + `PUT b KEY v` with keys of their own (a new connection "
+          "per request), a steady phase, then `bin/kv upgrade kv-0.2.0.tar.gz` (0.2.0 built with `-p:KvStateVersion=2`: "
+          "its state has another shape; the upgrade installs it — not installed before — and switches) and "
+          "`bin/kv downgrade 0.1.0` under that load; then every key whose PUT was answered `OK` is read back. "
+          "Stateless: the same with `Kv__HandOverState=false` (no IReleaseState: the new process is ready before the old drains).")
+        w("")
+        row("Measure", "Relcraft", "Baseline", "Ratio", "Target", "Result", "mix release / Distillery")
+        row("---", "---", "---", "---", "---", "---", "---")
+        row(f"Failed requests across {len(up['runs'])} upgrades + downgrades under load ({up['requests_total']} requests; "
+            f"stateless: {upl['requests_total']})", f"{up['failed_total']} (stateless: {upl['failed_total']})", "—", "—", "0",
+            "PASS" if up["failed_total"] == 0 and upl["failed_total"] == 0 else "MISS", "no upgrade / hot code load")
+        row(f"Lost updates: acknowledged PUTs not there after upgrade + downgrade ({up['stored_total']} acknowledged)",
+            f"{up['lost_total']}", "—", "—", "0", "PASS" if up["lost_total"] == 0 else "MISS", "— / state by hand-written appups")
+        row("`bin/kv upgrade TARBALL` end to end under load, Kv, state carried (median)", f"{up['upgrade_s'] * 1000:.0f} ms",
+            "—", "—", "≤ 2 s", verdict(up["upgrade_s"], 2), "—")
+        row("`bin/kv downgrade 0.1.0` under load, state carried (median)", f"{up['downgrade_s'] * 1000:.0f} ms", "—", "—", "(none)", "—", "—")
+        row("Longest request during the switch, stateless (median of runs)", f"{upl['switch_max_ms']:.0f} ms",
+            f"steady state: {upl['steady_max_ms']:.0f} ms", f"{upl['switch_over_steady']:.2f}× (worst run)", "≤ 3×",
+            verdict(upl["switch_over_steady"], 3), "—")
+        row("Longest request during the switch, state carried (median of runs)", f"{up['switch_max_ms']:.0f} ms",
+            f"steady state: {up['steady_max_ms']:.0f} ms", f"{up['switch_over_steady']:.2f}× (worst run)", "(none: requests wait "
+            "in the backlog while the old one drains and exports)", "—", "—")
+        w("")
+
     w("Further numbers (no targets):")
     w("")
 

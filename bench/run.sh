@@ -19,7 +19,7 @@
 #
 # Knobs (environment): COLD_RUNS (5) WARM_RUNS (10) TAR_RUNS (3) LAUNCHER_RUNS (40)
 #                      CONTROL_RUNS (30) EVAL_RUNS (10) START_RUNS (20) REQUEST_RUNS (20)
-#                      DAEMON_RUNS (7) UNLOAD_RUNS (3) RESTART_RUNS (5) BENCH_OUTPUT (docs/benchmarks.md)
+#                      DAEMON_RUNS (7) UNLOAD_RUNS (3) RESTART_RUNS (5) UPGRADE_RUNS (3) BENCH_OUTPUT (docs/benchmarks.md)
 # Only 127.0.0.1 is used; ports are picked free for every start.
 set -euo pipefail
 
@@ -36,6 +36,7 @@ REQUEST_RUNS=${REQUEST_RUNS:-20}
 DAEMON_RUNS=${DAEMON_RUNS:-7}
 UNLOAD_RUNS=${UNLOAD_RUNS:-3}
 RESTART_RUNS=${RESTART_RUNS:-5}
+UPGRADE_RUNS=${UPGRADE_RUNS:-3}
 OUT=${BENCH_OUTPUT:-$ROOT/docs/benchmarks.md}
 
 # say STEP: a heading on stderr; the load average at that moment goes into the report.
@@ -491,6 +492,20 @@ rl=(python3 "$BENCH/restart_load.py" --launcher "$KV" --runs "$RESTART_RUNS" --s
 record "$(shq "${rl[@]}")"
 run "${rl[@]}"
 
+say "7c. Upgrade and downgrade under load, state carried and stateless ($UPGRADE_RUNS runs each)"
+NEXT_DIR=$WORK/kv-next
+NEXT_CMD="cd $WORK/rel/Kv && dotnet publish Kv.csproj -p:Release=kv -p:Version=0.2.0 -p:KvStateVersion=2 -p:ReleasePath=$NEXT_DIR/kv"
+run sh -c "$NEXT_CMD" >"$WORK/kv-next.log" 2>&1 || { tail -n 30 "$WORK/kv-next.log" >&2; die "kv 0.2.0 build failed"; }
+record "sh -c \"$NEXT_CMD\"   # kv 0.2.0, state shape 2, into its own ReleasePath"
+ul=(python3 "$BENCH/upgrade_load.py" --release "$REL_DIR" --tarball "$NEXT_DIR/kv-0.2.0.tar.gz" --from "$KV_VERSION"
+  --runs "$UPGRADE_RUNS" --steady 3 --json "$WORK/upgrade.json")
+record "$(shq "${ul[@]}")"
+run "${ul[@]}"
+uls=(python3 "$BENCH/upgrade_load.py" --release "$REL_DIR" --tarball "$NEXT_DIR/kv-0.2.0.tar.gz" --from "$KV_VERSION"
+  --runs "$UPGRADE_RUNS" --steady 3 --stateless --json "$WORK/upgrade-stateless.json")
+record "$(shq "${uls[@]}")"
+run "${uls[@]}"
+
 # ---------------------------------------------------------------------------------------------
 say "8. Report"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -513,7 +528,7 @@ git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)
   fact PYTHON "$(python3 -c 'import platform; print(platform.python_version())')"
   fact GIT "commit $git_rev, $git_dirty uncommitted path(s) in the working tree"
   fact ENVIRONMENT "MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1"
-  fact RUNS "COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS TAR_RUNS=$TAR_RUNS LAUNCHER_RUNS=$LAUNCHER_RUNS CONTROL_RUNS=$CONTROL_RUNS EVAL_RUNS=$EVAL_RUNS START_RUNS=$START_RUNS REQUEST_RUNS=$REQUEST_RUNS DAEMON_RUNS=$DAEMON_RUNS UNLOAD_RUNS=$UNLOAD_RUNS RESTART_RUNS=$RESTART_RUNS"
+  fact RUNS "COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS TAR_RUNS=$TAR_RUNS LAUNCHER_RUNS=$LAUNCHER_RUNS CONTROL_RUNS=$CONTROL_RUNS EVAL_RUNS=$EVAL_RUNS START_RUNS=$START_RUNS REQUEST_RUNS=$REQUEST_RUNS DAEMON_RUNS=$DAEMON_RUNS UNLOAD_RUNS=$UNLOAD_RUNS RESTART_RUNS=$RESTART_RUNS UPGRADE_RUNS=$UPGRADE_RUNS"
   fact WORK "$WORK"
   fact ROOT "$ROOT"
   fact PACKAGES "$ROOT/artifacts/packages"
