@@ -122,7 +122,9 @@ public static class ReleaseState
         foreach (var arg in args) request.Append(arg).Append('\0');
         request.Append('\0');
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+        // A release in a deep folder has a supervisor socket path longer than sockaddr_un holds.
+        var endPoint = Relcraft.SocketActivation.UnixSocketPath.EndPoint(socketPath, out var directory);
+        using (directory) socket.Connect(endPoint);
         using var stream = new NetworkStream(socket, ownsSocket: false);
         stream.Write(Encoding.UTF8.GetBytes(request.ToString()));
         using var reader = new StreamReader(stream, Encoding.UTF8);

@@ -38,6 +38,23 @@ public sealed class ReleaseStateTests : IDisposable
     }
 
     [Fact]
+    public void A_supervisor_socket_path_longer_than_sockaddr_un_holds_is_reached()
+    {
+        // The socket is bound at a short path; the deep one reaches it through a symlink, as a release's would directly.
+        using var supervisor = new FakeSupervisor(_dir.Combine("s.sock"));
+        var deep = _dir.Combine(new string('d', 60), new string('e', 60));
+        Directory.CreateDirectory(deep);
+        var longPath = System.IO.Path.Combine(deep, "kv.supervisor.sock");
+        File.CreateSymbolicLink(longPath, supervisor.Path);
+        Assert.True(Encoding.UTF8.GetByteCount(longPath) > 108);
+        var state = new TestState(2, supervisor);
+
+        ReleaseState.RegisterWith(state, longPath, _dir.Path);
+
+        Assert.Equal(["state\u00001\u00002\u0000\u0000"], supervisor.Requests);
+    }
+
+    [Fact]
     public void None_imports_nothing_and_sends_no_second_request()
     {
         using var supervisor = new FakeSupervisor(_dir.Combine("supervisor.sock"));

@@ -103,35 +103,9 @@ static class Protocol
     /// <summary>RELEASE_TMP/control/NODE.sock: the directory is 0700, the socket 0600.</summary>
     public static string SocketPath(string releaseTmp, string node) => Path.Combine(releaseTmp, "control", node + ".sock");
 
-    /// <summary>
-    /// The endpoint for a socket path. sockaddr_un holds only ~107 bytes, and releases live in deep
-    /// folders: a longer path goes through /proc/self/fd/N/NAME, N being a descriptor of its
-    /// directory, kept open in <paramref name="directoryHandle"/> for as long as the path is used.
-    /// </summary>
-    public static System.Net.Sockets.UnixDomainSocketEndPoint EndPoint(string path, out IDisposable? directoryHandle)
-    {
-        directoryHandle = null;
-        if (System.Text.Encoding.UTF8.GetByteCount(path) < 100 || !OperatingSystem.IsLinux())
-            return new System.Net.Sockets.UnixDomainSocketEndPoint(path);
-        var fd = open(Path.GetDirectoryName(path)!, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) throw new IOException($"cannot open {Path.GetDirectoryName(path)} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
-        directoryHandle = new Descriptor(fd);
-        return new System.Net.Sockets.UnixDomainSocketEndPoint($"/proc/self/fd/{fd}/{Path.GetFileName(path)}");
-    }
-
-    private const int O_PATH = 0x200000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int open(string path, int flags);
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
-
-    private sealed class Descriptor(int fd) : IDisposable
-    {
-        private int _fd = fd;
-        public void Dispose() { if (Interlocked.Exchange(ref _fd, -1) is var f and >= 0) close(f); }
-    }
+    /// <summary>The endpoint for a socket path, however deep (see <see cref="Relcraft.SocketActivation.UnixSocketPath"/>).</summary>
+    public static System.Net.Sockets.UnixDomainSocketEndPoint EndPoint(string path, out IDisposable? directoryHandle) =>
+        Relcraft.SocketActivation.UnixSocketPath.EndPoint(path, out directoryHandle);
 
     /// <summary>An Output frame: one byte for the stream (1 stdout, 2 stderr), then UTF-8 text.</summary>
     public static byte[] OutputPayload(int stream, string text)
