@@ -32,6 +32,26 @@ public sealed class RuntimeConfigTests : IDisposable
     }
 
     [Fact]
+    public void A_bundled_runtime_pins_each_framework_to_the_version_bundled_with_roll_forward_off()
+    {
+        const string web = """
+            { "runtimeOptions": { "tfm": "net10.0", "frameworks": [
+                { "name": "Microsoft.NETCore.App", "version": "10.0.0" },
+                { "name": "Microsoft.AspNetCore.App", "version": "10.0.0" } ] } }
+            """;
+        var path = _dir.Write("web.runtimeconfig.json", web);
+        var options = JsonNode.Parse(RuntimeConfig.Merge(path, [],
+            [new("Microsoft.NETCore.App", "10.0.12"), new("Microsoft.AspNetCore.App", "10.0.13")]))!["runtimeOptions"]!;
+        Assert.Equal("Disable", options["rollForward"]!.GetValue<string>());
+        Assert.Equal(["10.0.12", "10.0.13"], options["frameworks"]!.AsArray().Select(f => f!["version"]!.GetValue<string>()));
+
+        // The machine's runtime (IncludeRuntime=false): the app's own roll-forward stays.
+        var system = JsonNode.Parse(RuntimeConfig.Merge(path, []))!["runtimeOptions"]!;
+        Assert.Null(system["rollForward"]);
+        Assert.Equal("10.0.0", system["frameworks"]![0]!["version"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Options_are_typed_bool_int_and_string()
     {
         var props = Merge(AppConfig, ("System.GC.Server", "true"), ("System.GC.HeapCount", "4"), ("System.GC.Name", "libclrgc.so"), ("X.Negative", "-2"), ("X.False", "False"))["runtimeOptions"]!["configProperties"]!;
