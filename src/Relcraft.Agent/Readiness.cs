@@ -122,6 +122,7 @@ internal static class Readiness
         if (Interlocked.Exchange(ref _ready, 1) == 1) return;
         _grace?.Dispose();
         _subscription?.Dispose();
+        Control.ControlServer.Publish();
         ServiceNotify.Ready();
     }
 

@@ -212,7 +212,7 @@ internal static class Installer
             var outcome = Verify.Check(staging, vsn);
             var problems = outcome.Problems.Where(p => !(p.Kind == Verify.Kind.Missing && Present(p.Path))).ToList();
             if (problems.Count > 0)
-                throw new LauncherException($"{release.Name} upgrade: {tarball} does not match its own release.json ({problems[0]}{(problems.Count > 1 ? $" and {problems.Count - 1} more" : "")}); nothing was installed");
+                throw new LauncherException($"{tarball} does not match its own release.json ({problems[0]}{(problems.Count > 1 ? $" and {problems.Count - 1} more" : "")}); nothing was installed");
             output.WriteLine($"* installing {release.Name} {vsn} ({outcome.Checked} files checked)");
             MoveIn(staging, release.Root, vsn, manifest);
             return vsn;

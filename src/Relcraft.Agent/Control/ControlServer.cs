@@ -16,6 +16,8 @@ internal static class ControlServer
     private static byte[] _cookie = [];
     private static string? _path;
     private static Socket? _listener;
+    private static string? _pending; // bound beside the socket of the process this one replaces, until Publish
+    private static readonly object Gate = new();
     private static IDisposable? _directory; // keeps /proc/self/fd/N valid for a long socket path
 
     public static void StartIfConfigured(string root)
@@ -32,29 +34,42 @@ internal static class ControlServer
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        // Under a supervisor a new process replaces the one it takes over from (restart, upgrade): the socket is bound
-        // beside the old one and renamed over it, so rpc reaches the new process and never finds no socket at all.
+        // Under a supervisor a new process replaces the one it takes over from (restart, upgrade): it binds its socket
+        // beside the old one's and renames it over that path once it is ready (Readiness calls Publish), so rpc reaches
+        // whichever process serves, and a new one that never gets ready leaves the old one reachable.
         var supervised = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("RELCRAFT_SUPERVISOR_SOCKET"));
-        if (File.Exists(path) && !supervised)
+        var taken = File.Exists(path) && IsServed(path);
+        if (taken && !supervised)
         {
-            if (IsServed(path))
-            {
-                Console.Error.WriteLine($"relcraft agent: {path} is served by another process; this one has no control channel");
-                return;
-            }
-            File.Delete(path);
+            Console.Error.WriteLine($"relcraft agent: {path} is served by another process; this one has no control channel");
+            return;
         }
-        var bound = $"{path}.{Environment.ProcessId}";
+        var bound = taken ? $"{path}.{Environment.ProcessId}" : path;
         if (File.Exists(bound)) File.Delete(bound);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(Protocol.EndPoint(bound, out _directory));
         File.SetUnixFileMode(bound, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         listener.Listen(16);
-        File.Move(bound, path, overwrite: true);
-        _path = path;
-        _listener = listener;
+        lock (Gate)
+        {
+            _path = path;
+            _pending = taken ? bound : null;
+            _listener = listener;
+        }
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Cleanup();
         _ = AcceptLoop(listener);
+    }
+
+    /// <summary>The process is ready: a socket bound beside the one it replaces now takes that path.</summary>
+    public static void Publish()
+    {
+        lock (Gate)
+        {
+            if (_pending is null || _path is null) return;
+            try { File.Move(_pending, _path, overwrite: true); }
+            catch (IOException e) { Console.Error.WriteLine($"relcraft agent: cannot take over {_path}: {e.Message}"); }
+            _pending = null;
+        }
     }
 
     /// <summary>RELCRAFT_COOKIE_FILE (RELEASE_COOKIE handed over by the launcher, read once and deleted) or releases/COOKIE.</summary>
@@ -86,7 +101,12 @@ internal static class ControlServer
     private static void Cleanup()
     {
         // The socket file may be a newer process's by now (it renamed its own over it): delete it only if nobody answers there.
+        string? pending;
+        lock (Gate) { pending = _pending; _pending = null; }
         _listener?.Dispose();
+        try { if (pending is not null && File.Exists(pending)) File.Delete(pending); }
+        catch (IOException) { }
+        if (pending is not null) return;
         try { if (_path is not null && File.Exists(_path) && !IsServed(_path)) File.Delete(_path); }
         catch (IOException) { }
     }
