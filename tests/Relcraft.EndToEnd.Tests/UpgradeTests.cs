@@ -82,7 +82,191 @@ public sealed class UpgradeTests(UpgradeFixture fixture, ITestOutputHelper outpu
         Up.AssertCurrent(release, vsn, _port, pid);
         return (pid, result);
     }
+    // ---- failed switches ----------------------------------------------------------------------
+
+    [Theory]
+    // Fails on ping: the new process's agent renamed its control socket over the old one's before Main crashed, and
+    // deleted it at exit, so the 1.0.0 that keeps serving is out of reach of rpc/ping/remote (ControlServer.Start).
+    [InlineData("UP_CRASH_AT_START", "", @"the new process \(pid \d+\) exited with code 1 before it was ready$")]
+    [InlineData("UP_HANG_AFTER_REGISTER", "5", @"the new process \(pid \d+\) was not ready within 5s and was killed; up-web 1\.0\.0 runs again \(pid \d+\) with the state it handed over$")]
+    [InlineData("UP_IMPORT_THROWS", "", @"the new process \(pid \d+\) exited with code 134 \(signal 6\) before it was ready; up-web 1\.0\.0 runs again \(pid \d+\) with the state it handed over$")]
+    public async Task FailedUpgrade_OldVersionServesWithItsCounter_StartDataUnchanged_AndTheNextUpgradeWorks(string misbehaviour, string startTimeout, string reason)
+    {
+        var release = Install();
+        Daemon(release, V1);
+        for (var i = 0; i < 5; i++) Up.Increment(_port);
+
+        long incremented;
+        RunResult failed;
+        await using (var load = CounterLoad.Start(_port, clients: 2))
+        {
+            Assert.True(Poll.Until(() => load.Incremented >= 20, TimeSpan.FromSeconds(30)), $"the load never got going: {load}");
+            failed = release.Run(Env((misbehaviour, "1"), ("RELEASE_START_TIMEOUT", startTimeout.Length > 0 ? startTimeout : null)), "upgrade", fixture.TarballV2).ShouldFail(1);
+            var atFailure = load.Incremented;
+            Assert.True(Poll.Until(() => load.Incremented >= atFailure + 20, TimeSpan.FromSeconds(30)), $"nothing answered after the failed upgrade: {load}\n{release.Log()}");
+            await load.PauseAsync();
+            output.WriteLine($"load across the failed upgrade: {load}");
+            Assert.True(load.Failed == 0, $"requests failed across the failed upgrade: {load}\n{failed}\n{release.Log()}");
+            incremented = 5 + load.Incremented;
+        }
+        output.WriteLine(failed.ToString());
+        var stderr = failed.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches($@"^{Name} upgrade to {V2} failed: {reason}", stderr[0]);
+        var serving = release.Pid()!.Value;
+        Assert.Contains($"{Name} {V1} keeps running (pid {serving}); releases/start.data is unchanged", stderr);
+        // The launcher's own lines carry no stack trace (the new process's last lines may: its crash is quoted).
+        Assert.DoesNotContain(stderr.TakeWhile(l => l != "Last lines of the new process:"), l => l.StartsWith("   at ", StringComparison.Ordinal));
+        Assert.Equal(incremented, Up.Count(_port));
+        Up.AssertCurrent(release, V1, _port, serving);
+        Assert.Equal($"{V2}  installed\n{V1}  current, running", Up.Versions(release));
+
+        // Nothing of the failure sticks: the same version, without the misbehaviour, goes in (now as `upgrade VSN`).
+        var again = release.Run(Env(), "upgrade", V2).ShouldSucceed();
+        Assert.Contains($"{Name} upgraded from {V1} to {V2}", again.StdOut);
+        Assert.Equal(incremented, Up.Count(_port));
+        Up.AssertCurrent(release, V2, _port, release.Pid()!.Value);
+    }
+
+    // ---- refused tarballs and versions --------------------------------------------------------
+
+    public static TheoryData<string> Refusals => ["corrupt, with its sha256", "corrupt, without a sha256", "truncated", "foreign", "upgrade 9.9.9", "downgrade 9.9.9"];
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public void Refused_OneLine_ExitOne_NothingChanged(string kind)
+    {
+        var release = Install();
+        var pid = Daemon(release, V1);
+        var bad = Path.Combine(fixture.App.Root, $"bad-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(bad);
+        var copy = Path.Combine(bad, Path.GetFileName(fixture.TarballV2));
+        string[] args;
+        string expected;
+        switch (kind)
+        {
+            case "corrupt, with its sha256" or "corrupt, without a sha256":
+                File.Copy(fixture.TarballV2, copy);
+                if (kind.EndsWith("with its sha256", StringComparison.Ordinal)) File.Copy(fixture.TarballV2 + ".sha256", copy + ".sha256");
+                using (var file = File.Open(copy, FileMode.Open))
+                {
+                    file.Position = file.Length / 2;
+                    var b = file.ReadByte();
+                    file.Position = file.Length / 2;
+                    file.WriteByte((byte)(b ^ 0xFF));
+                }
+                args = ["upgrade", copy];
+                expected = kind.EndsWith("with its sha256", StringComparison.Ordinal)
+                    ? $"^{Regex.Escape(copy)} is corrupt: its sha256 is not the one in {Regex.Escape(Path.GetFileName(copy))}.sha256; nothing was installed$"
+                    : $"^({Name} upgrade: )?{Regex.Escape(copy)} (is not a release tarball \\(.+\\)|does not match its own release.json .+); nothing was installed$";
+                break;
+            case "truncated":
+                var bytes = File.ReadAllBytes(fixture.TarballV2);
+                File.WriteAllBytes(copy, bytes[..(bytes.Length / 2)]);
+                args = ["upgrade", copy];
+                expected = $"^{Regex.Escape(copy)} is not a release tarball \\(.+\\); nothing was installed$";
+                break;
+            case "foreign":
+                args = ["upgrade", fixture.ForeignTarball];
+                expected = $"^{Regex.Escape(fixture.ForeignTarball)} is a release of {UpgradeFixture.Other}, not {Name}; nothing was installed$";
+                break;
+            case "upgrade 9.9.9":
+                args = ["upgrade", "9.9.9"];
+                expected = $"^{Name}: version 9.9.9 is not installed and .+ is not there$";
+                break;
+            default:
+                args = ["downgrade", "9.9.9"];
+                expected = $"^{Name}: version 9.9.9 is not installed \\(installed: {V1}\\)$";
+                break;
+        }
+        var before = Up.Entries(release);
+
+        var result = release.Run(Env(), args).ShouldFail(1);
+
+        output.WriteLine(result.ToString());
+        var lines = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr\n{result}");
+        Assert.Matches(expected, lines[0]);
+        Assert.DoesNotContain("   at ", result.Output);
+        Assert.Equal(before, Up.Entries(release));
+        Up.AssertCurrent(release, V1, _port, pid);
+        Assert.Equal($"{V1}  current, running", Up.Versions(release));
+    }
+
+    // ---- kill -9 in the middle of an upgrade --------------------------------------------------
+
+    public static readonly string[] Phases = ["installed", "started", "exported", "ready", "committed"];
+
+    [Theory]
+    [InlineData("installed", "launcher")]
+    [InlineData("started", "supervisor")]
+    [InlineData("started", "new")]
+    [InlineData("started", "old")]
+    [InlineData("exported", "supervisor")]
+    [InlineData("exported", "new")]
+    [InlineData("ready", "supervisor")]
+    [InlineData("committed", "supervisor")]
+    public void KilledMidUpgrade_TheNextDaemonRunsWhatStartDataSays_AndSwitchingStillWorks(string phase, string victim)
+    {
+        var release = Install();
+        var old = Daemon(release, V1);
+        var supervisor = Up.SupervisorPid(release)!.Value;
+        for (var i = 0; i < 5; i++) Up.Increment(_port);
+        var hold = Path.Combine(fixture.App.Root, $"hold-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(hold);
+        var seen = new HashSet<int> { old, supervisor };
+        foreach (var earlier in Phases.TakeWhile(p => p != phase)) File.WriteAllText(Path.Combine(hold, earlier + ".go"), "");
+
+        var upgrading = release.Begin(Env(("RELCRAFT_TEST_HOLD", hold)), "upgrade", fixture.TarballV2);
+        int holder = 0;
+        Assert.True(Poll.Until(() => int.TryParse(File.Exists(Path.Combine(hold, phase)) ? File.ReadAllText(Path.Combine(hold, phase)) : "", out holder), TimeSpan.FromSeconds(60)),
+            $"the upgrade never reached phase {phase}; phases reached: {string.Join(", ", Directory.GetFiles(hold).Select(Path.GetFileName))}\n{upgrading.Output}\n{release.Log()}");
+        seen.Add(holder);
+        var children = Processes.Children(supervisor);
+        seen.UnionWith(children);
+        var target = victim switch
+        {
+            "launcher" or "supervisor" => holder,
+            "old" => old,
+            _ => Assert.Single(children, c => c != old),
+        };
+        if (victim == "supervisor") Assert.Equal(supervisor, holder);
+        output.WriteLine($"at {phase}: supervisor {supervisor}, old {old}, children [{string.Join(", ", children)}], holder {holder}; killing the {victim}, pid {target}");
+
+        Processes.Kill(target);
+        foreach (var p in Phases) File.WriteAllText(Path.Combine(hold, p + ".go"), "");
+        Assert.True(upgrading.WaitForExit(TimeSpan.FromSeconds(90)), $"the upgrade did not end after pid {target} was killed\n{upgrading.Output}\n{release.Log()}");
+        output.WriteLine($"upgrade's output:\n{upgrading.Output}");
+        if (Up.SupervisorPid(release) is int now) seen.Add(now);
+        if (release.Pid() is int app) seen.Add(app);
+        foreach (var s in seen.Where(Processes.IsAlive).ToList()) seen.UnionWith(Processes.Children(s));
+        Up.StopAll(release);
+        foreach (var pid in seen) Processes.Stop(pid);
+        Assert.Empty(Processes.Mentioning(release.Root));
+        var handoff = Path.Combine(release.Tmp, "state", $"{Name}.handoff");
+        var handoffLeft = File.Exists(handoff);
+        output.WriteLine($"start.data: {Up.StartData(release)}; hand-off file left: {handoffLeft}; releases/: {string.Join(" ", Directory.GetFileSystemEntries(Path.Combine(release.Root, "releases")).Select(Path.GetFileName))}");
+
+        var daemon = release.Run(Env(), "daemon");
+        Assert.True(daemon.ExitCode == 0, $"daemon after the kill failed\n{daemon}\n{release.Log()}");
+        var current = Up.StartData(release);
+        var running = Up.Root(_port);
+        Assert.True(running is not null, $"nothing answers after daemon\n{release.Log()}");
+        Assert.Equal(current, running.Value.Vsn);
+        Assert.Contains($"{current}  current, running", Up.Versions(release));
+        release.Run(Env(("RELEASE_VSN", current)), "verify").ShouldSucceed();
+        var count = Up.Count(_port);
+        output.WriteLine($"after daemon: {current} runs, count {count}");
+        if (phase == "exported" && victim == "supervisor")
+            Assert.True(count == 5, $"the hand-off file (left: {handoffLeft}) was not imported by the next daemon: count {count}, not 5\n{release.Log()}");
+
+        var other = current == V1 ? V2 : V1;
+        var next = current == V1 ? release.Run(Env(), "upgrade", fixture.TarballV2) : release.Run(Env(), "downgrade", V1);
+        Assert.True(next.ExitCode == 0, $"switching from {current} to {other} after the kill failed\n{next}\n{release.Log()}");
+        Up.AssertCurrent(release, other, _port, release.Pid()!.Value);
+        Assert.Equal(count, Up.Count(_port));
+    }
 }
+
 
 /// <summary>What the upgrade tests ask of an up-web release.</summary>
 internal static class Up
