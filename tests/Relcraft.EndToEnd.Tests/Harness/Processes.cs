@@ -35,6 +35,15 @@ public static class Processes
 
     public static bool IsAlive(int pid) => State(pid) is { } s && s != "Z";
 
+    /// <summary>Live processes whose parent is <paramref name="pid"/> (a supervisor's apps).</summary>
+    public static IReadOnlyList<int> Children(int pid)
+    {
+        var children = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            if (int.TryParse(Path.GetFileName(dir), out var child) && StatField(child, 4) == $"{pid}" && IsAlive(child)) children.Add(child);
+        return children;
+    }
+
     /// <summary>VmRSS from /proc/PID/status, in KiB (its own unit).</summary>
     public static long ResidentKiB(int pid)
     {
