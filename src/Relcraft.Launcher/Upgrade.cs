@@ -266,7 +266,13 @@ internal static class Installer
         using var file = new HashingStream(File.OpenRead(tarball));
         try
         {
-            using (var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true)) Unpack(gzip, root, skip);
+            using (var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true))
+            {
+                Unpack(gzip, root, skip);
+                // To the end of the gzip stream, so its CRC is checked even where the archive's end marker came first
+                // and what was left out (folders installed already) was never looked at otherwise.
+                gzip.CopyTo(Stream.Null);
+            }
             if (sha256 is not null && !file.Matches(sha256)) throw Corrupt(tarball);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or NotSupportedException)
@@ -278,7 +284,7 @@ internal static class Installer
 
     private static void Unpack(Stream gzip, string root, Func<string, bool>? skip)
     {
-        using var reader = new TarReader(gzip);
+        using var reader = new TarReader(gzip, leaveOpen: true);
         while (reader.GetNextEntry() is { } entry)
         {
             var name = entry.Name.Replace('\\', '/');

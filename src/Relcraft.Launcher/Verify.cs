@@ -10,7 +10,9 @@ namespace Relcraft.Launcher;
 /// rewrite it); release.json itself; releases/COOKIE (a per-install secret, so only its mode is
 /// checked: readable by its owner alone); and the other installed versions — releases/V/ holding
 /// a release.json, and the lib/ and runtime version folders their manifests name that the version
-/// in force does not (RELEASE_VSN=V bin/NAME verify checks those).
+/// in force does not (RELEASE_VSN=V bin/NAME verify checks those). A file in a folder two installed
+/// versions share (lib/relcraft-X, a runtime version) that matches the other version's manifest is
+/// intact: an upgrade keeps the copy that was installed first.
 /// </summary>
 internal static class Verify
 {
@@ -62,7 +64,8 @@ internal static class Verify
 
         var listed = new HashSet<string>(manifest.Files.Select(f => f.Path), StringComparer.Ordinal);
         var unexpected = OnDisk(root, skipped).Where(p => !listed.Contains(p)).Select(p => new Problem(Kind.Unexpected, p));
-        var all = problems.OfType<Problem>().Concat(unexpected).Concat(skipped.CookieProblem()).ToList();
+        // A shared folder (lib/relcraft-X, a runtime version) may hold the copy another installed version brought.
+        var all = problems.OfType<Problem>().Where(p => !skipped.MatchesAnother(root, p)).Concat(unexpected).Concat(skipped.CookieProblem()).ToList();
         all.Sort((a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : string.CompareOrdinal(a.Path, b.Path));
         return new Outcome(expected.Length, all);
     }
@@ -113,6 +116,7 @@ internal static class Verify
         private readonly string _root;
         private readonly HashSet<string> _files = new(StringComparer.Ordinal);
         private readonly List<string> _folders = [];
+        private readonly Dictionary<string, List<ManifestFile>> _others = new(StringComparer.Ordinal);
 
         public SkipRules(string root, string vsn, string? tmp, ReleaseManifest manifest)
         {
@@ -134,9 +138,22 @@ internal static class Verify
                 ReleaseManifest theirs;
                 try { theirs = ReleaseManifest.Load(Path.Combine(other, "release.json")); }
                 catch (LauncherException) { continue; }
+                foreach (var file in theirs.Files.Where(f => VersionFolder(f.Path) is { } folder && ours.Contains(folder)))
+                {
+                    if (!_others.TryGetValue(file.Path, out var list)) _others[file.Path] = list = [];
+                    list.Add(file);
+                }
                 foreach (var folder in theirs.Files.Select(f => VersionFolder(f.Path)).OfType<string>().Distinct())
                     if (!ours.Contains(folder)) _folders.Add(folder);
             }
+        }
+
+        /// <summary>A changed file in a folder two installed versions share that is as another version's manifest says.</summary>
+        public bool MatchesAnother(string root, Problem problem)
+        {
+            if (problem.Kind != Kind.Changed || !_others.TryGetValue(problem.Path, out var alternatives)) return false;
+            var buffer = new byte[1 << 20];
+            return alternatives.Any(f => Compare(root, f, buffer) is null);
         }
 
         public bool Covers(string path) =>

@@ -116,6 +116,34 @@ public sealed class UpgradeLogicTests : IDisposable
     }
 
     [Fact]
+    public void A_tools_folder_both_versions_name_but_each_built_its_own_of_checks_out_for_both()
+    {
+        WriteTree(Root, Files("0.1.0", "10.0.12"));
+        var v2 = Files("0.2.0", "10.0.14");
+        v2["lib/relcraft-0.1.0/relcraft"] = "tools built with another apphost";
+        v2["releases/0.2.0/release.json"] = Manifest("kv", "0.2.0", v2.Where(f => f.Key != "releases/0.2.0/release.json").ToDictionary());
+        InstallNew(Tarball("kv-0.2.0.tar.gz", v2));
+        Supervisor.Commit(Root, "kv", "0.2.0");
+
+        // The installed copy stays (the old version runs from it); it is the one 0.1.0's manifest names.
+        Assert.Equal("tools", File.ReadAllText(Path.Combine(Root, "lib/relcraft-0.1.0/relcraft")));
+        Assert.Empty(Verify.Check(Root, "0.2.0").Problems);
+        File.WriteAllText(Path.Combine(Root, "lib/relcraft-0.1.0/relcraft"), "tampered");
+        Assert.Equal(["changed: lib/relcraft-0.1.0/relcraft (size)"], Verify.Check(Root, "0.2.0").Problems.Select(p => p.ToString()));
+    }
+
+    [Fact]
+    public void A_tarball_whose_gzip_checksum_is_wrong_is_refused_even_when_the_archive_ended_before_it()
+    {
+        WriteTree(Root, Files("0.1.0", "10.0.12"));
+        var path = Tarball("kv-0.2.0.tar.gz", Files("0.2.0", "10.0.12"));
+        var bytes = File.ReadAllBytes(path);
+        bytes[^8] ^= 0xFF; // the gzip trailer: CRC-32 of the data, then its length
+        File.WriteAllBytes(path, bytes);
+        AssertRefused(path, "is not a release tarball");
+    }
+
+    [Fact]
     public void Commit_writes_start_data_and_puts_the_versions_own_launcher_at_bin()
     {
         WriteTree(Root, Files("0.1.0", "10.0.12"));

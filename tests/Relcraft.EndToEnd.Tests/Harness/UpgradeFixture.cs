@@ -60,15 +60,14 @@ public sealed class UpgradeFixture : IDisposable
 
     /// <summary>A copy of the built 1.0.0 release in a folder of its own (deleted with the app).</summary>
     /// <remarks>
-    /// The folder's name is kept short: Relcraft.Runtime's ReleaseState connects to tmp/control/NAME.supervisor.sock
-    /// with a plain UnixDomainSocketEndPoint, which refuses paths over 107 bytes (the launcher and the supervisor
-    /// go through /proc/self/fd for those), so an app under a deeper root fails in Register.
+    /// Deep on purpose: tmp/control/NAME.supervisor.sock is then longer than sockaddr_un holds, which the launcher,
+    /// the supervisor and Relcraft.Runtime's ReleaseState reach through /proc/self/fd (an app there once failed in Register).
     /// </remarks>
     public InstalledRelease Install()
     {
-        var root = Path.Combine(App.Root, $"i{Interlocked.Increment(ref _installs)}", Name);
-        Assert.True(System.Text.Encoding.UTF8.GetByteCount(Path.Combine(root, "tmp", "control", $"{Name}.supervisor.sock")) <= 107,
-            $"{root} is too deep for ReleaseState's supervisor socket path");
+        var root = Path.Combine(App.Root, $"installed-copy-{Interlocked.Increment(ref _installs)}-{new string('x', 40)}", Name);
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(Path.Combine(root, "tmp", "control", $"{Name}.supervisor.sock")) > 108,
+            $"{root} is not deep enough to exercise long socket paths");
         Directory.CreateDirectory(Path.GetDirectoryName(root)!);
         ProcessRunner.Run("cp", ["-a", BuiltV1, root]).ShouldSucceed();
         return new InstalledRelease(root, Name);
