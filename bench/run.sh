@@ -14,6 +14,7 @@
 #      interactive), dotnet Kv.dll and ./Kv; then the first request after boot on its own,
 #   7. starts fresh daemons to time their first rpc (fast path; then one that needs Roslyn) and read VmRSS,
 #      and, with RELEASE_SCRIPTING_IDLE=2, VmRSS once the daemon has unloaded Roslyn again,
+#      restart under load, and upgrade/downgrade to a kv 0.2.0 (other state shape) under load (7c),
 #   8. compares everything with the targets from the issue (PASS/MISS), and
 #   9. stops every process it started and deletes the work directory (trap), however it ends.
 #
@@ -180,10 +181,11 @@ done
 record "ROOT=$ROOT"
 record "W=$WORK   # mktemp -d; deleted at the end"
 record "cd \"\$ROOT\" && $(shq dotnet pack -c Release -o artifacts/packages -p:Version="$VERSION")"
-# MSBuild's SDK resolver caches Relcraft.Sdk by version: drop the cached copy so the fresh pack is used.
+# MSBuild's SDK resolver and NuGet cache Relcraft.Sdk and Relcraft.Runtime (Kv references it) by version:
+# drop the cached copies so the fresh pack is used.
 NUGET_CACHE=${NUGET_PACKAGES:-$HOME/.nuget/packages}
-rm -rf "$NUGET_CACHE/relcraft.sdk/$VERSION"
-record "rm -rf ~/.nuget/packages/relcraft.sdk/$VERSION"
+rm -rf "$NUGET_CACHE/relcraft.sdk/$VERSION" "$NUGET_CACHE/relcraft.runtime/$VERSION"
+record "rm -rf ~/.nuget/packages/relcraft.sdk/$VERSION ~/.nuget/packages/relcraft.runtime/$VERSION"
 
 
 # ---------------------------------------------------------------------------------------------
