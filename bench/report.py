@@ -447,7 +447,8 @@ def main():
           "per request), a steady phase, then `bin/kv upgrade kv-0.2.0.tar.gz` (0.2.0 built with `-p:KvStateVersion=2`: "
           "its state has another shape; the upgrade installs it — not installed before — and switches) and "
           "`bin/kv downgrade 0.1.0` under that load; then every key whose PUT was answered `OK` is read back. "
-          "Stateless: the same with `Kv__HandOverState=false` (no IReleaseState: the new process is ready before the old drains).")
+          "Stateless: the same with `Kv__HandOverState=false` (no IReleaseState: the new process is ready before the old drains) "
+          "and `CREATE b` as the request (a new version starts without the buckets).")
         w("")
         row("Measure", "Relcraft", "Baseline", "Ratio", "Target", "Result", "mix release / Distillery")
         row("---", "---", "---", "---", "---", "---", "---")

@@ -9,7 +9,8 @@ For every run this:
   1. copies the 0.1.0 release (DIR/kv, never run itself) to a fresh folder and starts `bin/kv daemon`
      there with PORT=a free 127.0.0.1 port (a ReleaseSocket the supervisor holds),
   2. runs CLIENTS threads, each a bounded loop of connect + "PUT b KEY v" round trips with keys of its
-     own (a new connection per request, 10 s timeout), recording latency and outcome of each,
+     own (a new connection per request, 10 s timeout), recording latency and outcome of each
+     (stateless: "CREATE b", which is OK whatever the buckets hold),
   3. steady phase: STEADY seconds of load; its longest request is the baseline,
   4. `bin/kv upgrade TARBALL` under that load (install + switch; wall time recorded), then
      `bin/kv downgrade FROM`, 0.5 s apart,
@@ -56,8 +57,9 @@ def round_trip(port, line, timeout=10.0):
 class Load:
     MAX_SECONDS = 120
 
-    def __init__(self, port, clients):
+    def __init__(self, port, clients, stateless):
         self.port = port
+        self.stateless = stateless
         self.samples = []  # (start, end, ok)
         self.stored = []   # keys whose PUT was answered OK
         self.lock = threading.Lock()
@@ -71,11 +73,12 @@ class Load:
             key = f"c{client}-{n}"
             n += 1
             start = time.monotonic()
-            reply = round_trip(self.port, f"PUT b {key} v")
+            # Stateless: the new version starts without bucket b, so the request must not depend on state.
+            reply = round_trip(self.port, "CREATE b" if self.stateless else f"PUT b {key} v")
             ok = reply == ["OK"]
             with self.lock:
                 self.samples.append((start, time.monotonic(), ok))
-                if ok:
+                if ok and not self.stateless:
                     self.stored.append(key)
 
     def __enter__(self):
@@ -109,7 +112,7 @@ def one_run(args, work):
     try:
         if round_trip(port, "CREATE b") != ["OK"]:
             raise SystemExit("CREATE b was not answered OK")
-        with Load(port, args.clients) as load:
+        with Load(port, args.clients, args.stateless) as load:
             t0 = time.monotonic()
             time.sleep(args.steady)
             t1 = time.monotonic()
