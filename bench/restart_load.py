@@ -35,22 +35,28 @@ from first_answer import ask, free_port  # noqa: E402
 
 
 class Load:
-    """CLIENTS threads of round trips until stopped (bounded by MAX_SECONDS whatever happens)."""
+    """CLIENTS threads of round trips until stopped (bounded by MAX_SECONDS whatever happens).
+
+    request(client, n) makes the n-th round trip of a client and says whether it was answered right;
+    by default a connect + CREATE x."""
 
     MAX_SECONDS = 120
 
-    def __init__(self, port, clients):
+    def __init__(self, port, clients, request=None):
         self.port = port
+        self.request = request or (lambda client, n: ask(port))
         self.samples = []  # (start, end, ok)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(clients)]
+        self.threads = [threading.Thread(target=self.run, args=(c,), daemon=True) for c in range(clients)]
 
-    def run(self):
+    def run(self, client):
         deadline = time.monotonic() + self.MAX_SECONDS
+        n = 0
         while not self.stopping.is_set() and time.monotonic() < deadline:
             start = time.monotonic()
-            ok = ask(self.port)
+            ok = self.request(client, n)
+            n += 1
             with self.lock:
                 self.samples.append((start, time.monotonic(), ok))
 

@@ -28,11 +28,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from first_answer import free_port  # noqa: E402
+from restart_load import Load  # noqa: E402
 
 
 def round_trip(port, line, timeout=10.0):
@@ -54,46 +54,21 @@ def round_trip(port, line, timeout=10.0):
         return None
 
 
-class Load:
-    MAX_SECONDS = 120
+class PutLoad(Load):
+    """restart_load's Load with "PUT b KEY v" (keys of each client's own), remembering the keys answered OK;
+    stateless: "CREATE b", which is OK whatever the buckets hold (a new version starts without them)."""
 
     def __init__(self, port, clients, stateless):
-        self.port = port
-        self.stateless = stateless
-        self.samples = []  # (start, end, ok)
-        self.stored = []   # keys whose PUT was answered OK
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(c,), daemon=True) for c in range(clients)]
+        self.stored = []
+        super().__init__(port, clients, self.put if not stateless else lambda client, n: round_trip(port, "CREATE b") == ["OK"])
 
-    def run(self, client):
-        deadline = time.monotonic() + self.MAX_SECONDS
-        n = 0
-        while not self.stopping.is_set() and time.monotonic() < deadline:
-            key = f"c{client}-{n}"
-            n += 1
-            start = time.monotonic()
-            # Stateless: the new version starts without bucket b, so the request must not depend on state.
-            reply = round_trip(self.port, "CREATE b" if self.stateless else f"PUT b {key} v")
-            ok = reply == ["OK"]
+    def put(self, client, n):
+        key = f"c{client}-{n}"
+        ok = round_trip(self.port, f"PUT b {key} v") == ["OK"]
+        if ok:
             with self.lock:
-                self.samples.append((start, time.monotonic(), ok))
-                if ok and not self.stateless:
-                    self.stored.append(key)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for t in self.threads:
-            t.join()
-
-    def window(self, begin, end):
-        with self.lock:
-            return [s for s in self.samples if s[1] >= begin and s[0] <= end]
+                self.stored.append(key)
+        return ok
 
 
 def one_run(args, work):
@@ -112,7 +87,7 @@ def one_run(args, work):
     try:
         if round_trip(port, "CREATE b") != ["OK"]:
             raise SystemExit("CREATE b was not answered OK")
-        with Load(port, args.clients, args.stateless) as load:
+        with PutLoad(port, args.clients, args.stateless) as load:
             t0 = time.monotonic()
             time.sleep(args.steady)
             t1 = time.monotonic()

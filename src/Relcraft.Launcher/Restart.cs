@@ -22,19 +22,26 @@ internal static class Restarter
                 ?? throw new LauncherException($"the supervisor of {release.Name} does not answer on {Supervisor.SocketOf(release)}");
             var lines = reply.Split('\n');
             if (lines[0].StartsWith("ok ", StringComparison.Ordinal)) return ExitCodes.Ok;
-            var reason = lines[0].StartsWith("failed ", StringComparison.Ordinal) ? lines[0]["failed ".Length..] : lines[0];
-            Console.Error.WriteLine($"{release.Name} restart failed: {reason}");
+            Console.Error.WriteLine($"{release.Name} restart failed: {FailureReason(lines)}");
             if (PidFile.Running(release.PidFile) is int serving) Console.Error.WriteLine($"{release.Name} keeps running (pid {serving})");
-            var tail = lines.Skip(1).Where(l => l.Length > 0).ToList();
-            if (tail.Count > 0)
-            {
-                Console.Error.WriteLine("Last lines of the new process:");
-                foreach (var line in tail) Console.Error.WriteLine(line);
-            }
+            PrintTail(lines);
             return ExitCodes.Failed;
         }
         if (PidFile.Running(release.PidFile) is not null && Stopper.Stop(release) != ExitCodes.Ok) return ExitCodes.Failed;
         return Daemon.Start(release, args);
+    }
+
+    /// <summary>The supervisor's "failed REASON" line of a reply to restart or upgrade.</summary>
+    public static string FailureReason(string[] replyLines) =>
+        replyLines[0].StartsWith("failed ", StringComparison.Ordinal) ? replyLines[0]["failed ".Length..] : replyLines[0];
+
+    /// <summary>The new process's last lines, which follow the supervisor's failure line.</summary>
+    public static void PrintTail(string[] replyLines)
+    {
+        var tail = replyLines.Skip(1).Where(l => l.Length > 0).ToList();
+        if (tail.Count == 0) return;
+        Console.Error.WriteLine("Last lines of the new process:");
+        foreach (var line in tail) Console.Error.WriteLine(line);
     }
 
     /// <summary>What would stop the new boot, found before anything is stopped; a one-line error otherwise.</summary>

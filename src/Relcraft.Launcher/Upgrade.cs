@@ -94,15 +94,9 @@ internal static class Upgrade
             Console.Out.WriteLine($"{release.Name} {(verb == "downgrade" ? "downgraded" : "upgraded")} from {before ?? "?"} to {release.Vsn} (pid {lines[0][3..]})");
             return ExitCodes.Ok;
         }
-        var reason = lines[0].StartsWith("failed ", StringComparison.Ordinal) ? lines[0]["failed ".Length..] : lines[0];
-        Console.Error.WriteLine($"{release.Name} {verb} to {release.Vsn} failed: {reason}");
+        Console.Error.WriteLine($"{release.Name} {verb} to {release.Vsn} failed: {Restarter.FailureReason(lines)}");
         if (PidFile.Running(release.PidFile) is int serving) Console.Error.WriteLine($"{release.Name} {RunningVersion(release) ?? before} keeps running (pid {serving}); releases/start.data is unchanged");
-        var tail = lines.Skip(1).Where(l => l.Length > 0).ToList();
-        if (tail.Count > 0)
-        {
-            Console.Error.WriteLine("Last lines of the new process:");
-            foreach (var line in tail) Console.Error.WriteLine(line);
-        }
+        Restarter.PrintTail(lines);
         return ExitCodes.Failed;
     }
 
