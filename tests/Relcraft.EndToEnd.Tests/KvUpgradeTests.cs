@@ -99,7 +99,7 @@ public sealed class KvUpgradeTests(KvUpgradeFixture fixture, ITestOutputHelper o
     }
 }
 
-/// <summary>Concurrent clients PUTting distinct keys (value = key) until paused, 2 minutes or 20,000 PUTs; keeps the keys that got OK.</summary>
+/// <summary>Concurrent clients PUTting distinct keys (value = key) until paused, 2 minutes or 20,000 PUTs per phase; keeps the keys that got OK.</summary>
 internal sealed class KvPutLoad(int port, string bucket, int clients) : IDisposable
 {
     private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
@@ -117,9 +117,11 @@ internal sealed class KvPutLoad(int port, string bucket, int clients) : IDisposa
     {
         _pause = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var token = _pause.Token;
+        // Bounded per phase: a slow switch (the managed launcher) must not use up what the next phase needs.
+        var limit = Volatile.Read(ref _next) + 20_000;
         _running = Enumerable.Range(0, clients).Select(_ => Task.Run(() =>
         {
-            while (!token.IsCancellationRequested && Interlocked.Increment(ref _next) is var n && n <= 20_000)
+            while (!token.IsCancellationRequested && Interlocked.Increment(ref _next) is var n && n <= limit)
             {
                 var key = $"k{n}";
                 if (Kv.Ask(port, $"PUT {bucket} {key} {key}")) { _keys.Add(key); Interlocked.Increment(ref _succeeded); }
