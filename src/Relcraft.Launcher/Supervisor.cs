@@ -34,6 +34,8 @@ internal sealed class Supervisor
     private IReadOnlyList<string> _args;
     private volatile AppInstance? _current;
     private volatile RestartRequest? _switching;
+    /// <summary>Set once READY=1 went to systemd: an app's first watchdog ping can arrive before that reply is sent.</summary>
+    private volatile bool _toldReady;
     private readonly ConcurrentDictionary<int, AppInstance> _instances = new();
     private int _heartRestarts;
     private int _restarts;
@@ -154,6 +156,7 @@ internal sealed class Supervisor
         {
             TakenOver(first);
             _systemd?.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=pid {first.Id} ready");
+            _toldReady = true;
         }
 
         while (true)
@@ -207,10 +210,14 @@ internal sealed class Supervisor
         return "timeout";
     }
 
-    /// <summary>Messages from an app's NOTIFY_SOCKET besides READY=1: the watchdog ping goes on to systemd.</summary>
+    /// <summary>
+    /// Messages from an app's NOTIFY_SOCKET besides READY=1: the watchdog ping goes on to systemd, from the serving
+    /// process only, and only after this supervisor's own READY=1 (the app pings right after its READY=1, which the
+    /// supervisor answers on another thread; the next ping follows within half the interval).
+    /// </summary>
     private void OnNotify(AppInstance from, string message)
     {
-        if (_systemd is null || !ReferenceEquals(from, _current)) return;
+        if (_systemd is null || !_toldReady || !ReferenceEquals(from, _current)) return;
         if (message.Split('\n').Contains("WATCHDOG=1")) _systemd.Send("WATCHDOG=1");
     }
 
