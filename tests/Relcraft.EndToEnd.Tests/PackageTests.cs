@@ -89,6 +89,30 @@ public sealed class PackageTests(PackedSdk sdk)
             $"missing:\n  {string.Join("\n  ", missing)}\nunexpected:\n  {string.Join("\n  ", unexpected)}");
     }
 
+    [Theory]
+    [InlineData("net10.0-linux-x64", System.Reflection.PortableExecutable.Machine.Amd64)]
+    [InlineData("net10.0-linux-arm64", System.Reflection.PortableExecutable.Machine.Arm64)]
+    public void Package_RoslynInTheNet10Flavours_IsItsNetStandard20Build_CompiledReadyToRunForTheRid(string flavour, System.Reflection.PortableExecutable.Machine machine)
+    {
+        using var zip = ZipFile.OpenRead(sdk.PackagePath);
+        foreach (var name in new[] { "Microsoft.CodeAnalysis", "Microsoft.CodeAnalysis.CSharp", "Microsoft.CodeAnalysis.Scripting", "Microsoft.CodeAnalysis.CSharp.Scripting", "Relcraft.Scripting" })
+        {
+            using var copy = new MemoryStream();
+            using (var entry = zip.GetEntry($"tools/relcraft/{flavour}/{name}.dll")!.Open()) entry.CopyTo(copy);
+            copy.Position = 0;
+            using var pe = new System.Reflection.PortableExecutable.PEReader(copy);
+            // ReadyToRun: native code for the RID beside the IL (a ManagedNativeHeader), which eval and the rpc compile process run.
+            Assert.True(pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, $"{flavour}/{name}.dll is not ReadyToRun");
+            // crossgen2 marks a Linux image by XOR-ing the machine with 0x7B79, so a Windows loader refuses it.
+            Assert.Equal((ushort)machine, (ushort)((ushort)pe.PEHeaders.CoffHeader.Machine ^ 0x7B79));
+            if (name == "Relcraft.Scripting") continue;
+            // The netstandard2.0 build (net10.0's keeps a collectible context alive after unloading it).
+            var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+            var references = metadata.AssemblyReferences.Select(r => metadata.GetString(metadata.GetAssemblyReference(r).Name)).ToList();
+            Assert.Contains("netstandard", references);
+        }
+    }
+
     [Fact]
     public void Package_IsAnMSBuildSdkWithTheRunsVersion()
     {
