@@ -11,7 +11,9 @@ daemon and compiles; the second is warm), read the app's VmRSS again, then `bin/
 process is still there afterwards it is killed by pid (only after checking that /proc/PID/cmdline
 still mentions the release directory).
 
-With --idle, the daemon gets RELEASE_SCRIPTING_IDLE=SECONDS, and after the second rpc the script waits
+With --remote EXPR, a `bin/kv remote` session then evaluates EXPR and exits (a remote session loads Roslyn
+into the app; rpc compiles in a process of its own) and the app's VmRSS is read again ("Roslyn loaded").
+With --idle, the daemon gets RELEASE_SCRIPTING_IDLE=SECONDS, and after the second rpc (and the remote session) the script waits
 (bounded) for the daemon's log to say "scripting unloaded", then reads the app's VmRSS once more. With
 --warmup-rpc, that rpc (a fast-path expression: no Roslyn) runs first and the VmRSS read after it is
 "before Roslyn": the app with the control channel's own code loaded, which stays whatever happens.
@@ -73,6 +75,7 @@ def main():
     ap.add_argument("--rpc", required=True, help="the C# expression for bin/kv rpc")
     ap.add_argument("--json", required=True)
     ap.add_argument("--idle", type=float, help="RELEASE_SCRIPTING_IDLE for the daemon; then wait for the unload")
+    ap.add_argument("--remote", help="an expression for one remote session after the rpcs (loads Roslyn in the app)")
     ap.add_argument("--warmup-rpc", help="an rpc before the measured ones; VmRSS after it is 'before Roslyn'")
     args = ap.parse_args()
     launcher = os.path.realpath(args.launcher)
@@ -90,6 +93,7 @@ def main():
     daemon_times, app_rss, sup_rss = [], [], []
     rpc_first, rpc_second, rss_after_rpc, rpc_output = [], [], [], None
     rss_before_roslyn, rss_after_unload, unload_wait, unload_lines = [], [], [], []
+    rss_after_remote = []
 
     def rpc(expression=args.rpc):
         t0 = time.perf_counter()
@@ -127,6 +131,13 @@ def main():
             rpc_first.append(elapsed)
             rpc_second.append(rpc()[0])
             rss_after_rpc.append(vm_rss_kib(pid))
+            remote = ""
+            if args.remote:
+                r = subprocess.run([launcher, "remote"], input=f"{args.remote}\n#exit\n", capture_output=True, text=True, timeout=120)
+                if r.returncode != 0 or not r.stdout.strip():
+                    raise RuntimeError(f"bin/kv remote exited {r.returncode}: {r.stderr.strip()}")
+                rss_after_remote.append(vm_rss_kib(pid))
+                remote = f", after a remote session {rss_after_remote[-1] / 1024:.1f} MiB"
             unloaded = ""
             if args.idle is not None:
                 t0 = time.perf_counter()
@@ -143,7 +154,7 @@ def main():
             before = f", {rss_before_roslyn[-1] / 1024:.1f} MiB after the warm-up rpc" if rss_before_roslyn else ""
             print(f"  daemon {i + 1}/{args.runs}: {daemon_times[-1] * 1000:.0f} ms, app {app_rss[-1] / 1024:.1f} MiB{before}, "
                   f"supervisor {(sup_rss[-1] / 1024) if sup_rss else 0:.1f} MiB; first rpc {rpc_first[-1] * 1000:.0f} ms, "
-                  f"second {rpc_second[-1] * 1000:.0f} ms, app then {rss_after_rpc[-1] / 1024:.1f} MiB{unloaded}", flush=True)
+                  f"second {rpc_second[-1] * 1000:.0f} ms, app then {rss_after_rpc[-1] / 1024:.1f} MiB{remote}{unloaded}", flush=True)
     finally:
         reap(launcher, release_dir)
 
@@ -164,6 +175,9 @@ def main():
             "rpc_second_median": statistics.median(rpc_second),
             "app_rss_after_rpc_kib": rss_after_rpc,
             "app_rss_after_rpc_median_kib": statistics.median(rss_after_rpc),
+            "remote_expression": args.remote,
+            "app_rss_after_remote_kib": rss_after_remote,
+            "app_rss_after_remote_median_kib": statistics.median(rss_after_remote) if rss_after_remote else None,
             "idle": args.idle,
             "warmup_rpc": args.warmup_rpc,
             "app_rss_before_roslyn_kib": rss_before_roslyn,

@@ -302,14 +302,14 @@ def main():
         f"{ms(daemon['rpc_first_median'])} ({ms(min(rf))}–{ms(max(rf))}); floor (`version`) + {ms(daemon['rpc_first_median'] - vfloor)}",
         "≤ floor + 100 ms", verdict(daemon["rpc_first_median"] - vfloor, 0.100), f"rpc: {MIX['rpc'] * 1000:.0f} ms")
     rfr = daemon_roslyn["rpc_first"]
-    row(f"First `bin/kv rpc '({facts['RPC_EXPR']})'` after a fresh `bin/kv daemon` (parenthesised: Roslyn load + "
-        f"compile; median of {len(rfr)} daemons)",
+    row(f"First `bin/kv rpc '({facts['RPC_EXPR']})'` after a fresh `bin/kv daemon` (parenthesised: needs Roslyn, "
+        f"compiled by a process of its own, run in the app; median of {len(rfr)} daemons)",
         f"{ms(daemon_roslyn['rpc_first_median'])} ({ms(min(rfr))}–{ms(max(rfr))})", "≤ 700 ms",
         verdict(daemon_roslyn["rpc_first_median"], 0.700), f"rpc: {MIX['rpc'] * 1000:.0f} ms")
     row(f"`PORT=1 bin/kv eval '{facts['EVAL_STATIC']}' /tmp/x` (static call: reflection, no Roslyn; "
         f"{len(ev_static['times'])} runs)", hf_cell(ev_static, ms), "≤ 250 ms", verdict(ev_static["median"], 0.250),
         f"eval: {MIX['eval'] * 1000:.0f} ms")
-    row(f"`PORT=1 bin/kv eval '{facts['EVAL_ROSLYN']}'` (arbitrary C#: loads Roslyn; {len(ev_roslyn['times'])} runs)",
+    row(f"`PORT=1 bin/kv eval '{facts['EVAL_ROSLYN']}'` (arbitrary C#: loads Roslyn, ReadyToRun; {len(ev_roslyn['times'])} runs)",
         hf_cell(ev_roslyn, ms), "≤ 900 ms", verdict(ev_roslyn["median"], 0.900), f"eval: {MIX['eval'] * 1000:.0f} ms")
     w("")
     w(f"Answers checked before timing: ping → `{facts['OUT_PING']}`, rpc → `{facts['OUT_RPC']}`, "
@@ -321,7 +321,8 @@ def main():
       f"{hf_cell(native_floor, ms)}; the release's runtime starting the managed `Relcraft.Launcher.dll` the same way "
       f"{hf_cell(floor, ms)} ({len(floor['times'])} runs each). `bin/kv version` (the shell script alone) takes "
       f"{ms(v['median'])}; `bin/kv ping` is {ms(ping['median'] - v['median'])} above it: the native launcher's start, "
-      "the connection and the HMAC handshake (OpenSSL), one round trip.")
+      "the connection (plain libc calls, no System.Net.Sockets threads) and the HMAC handshake (the launcher's own "
+      "SHA-256), one round trip.")
 
     def jit_line(label, c):
         if c is None:
@@ -400,7 +401,7 @@ def main():
     row("The daemon's app after its first fast-path rpc (no Roslyn)", kib_mib(daemon["app_rss_after_rpc_median_kib"]),
         f"bare: {kib_mib(b_rss)}", f"{(daemon['app_rss_after_rpc_median_kib'] - b_rss) / 1024:+.1f} MiB", "(none)", "—",
         f"{MIX['rss_mb']} MB")
-    row("The daemon's app after its first Roslyn rpc (Roslyn loaded)", kib_mib(daemon_roslyn["app_rss_after_rpc_median_kib"]),
+    row("The daemon's app after its first Roslyn rpc (compiled outside the app: Roslyn not loaded)", kib_mib(daemon_roslyn["app_rss_after_rpc_median_kib"]),
         f"bare: {kib_mib(b_rss)}", f"{(daemon_roslyn['app_rss_after_rpc_median_kib'] - b_rss) / 1024:+.1f} MiB", "(none)", "—",
         f"{MIX['rss_mb']} MB")
     u_before = daemon_unload["app_rss_before_roslyn_median_kib"]
@@ -408,7 +409,7 @@ def main():
     row(f"The daemon's app after scripting unloaded when idle (`RELEASE_SCRIPTING_IDLE={daemon_unload['idle']:g}`, "
         f"median of {len(daemon_unload['app_rss_after_unload_kib'])})", kib_mib(u_after),
         f"before Roslyn (after a fast-path rpc): {kib_mib(u_before)}",
-        f"{(u_after - u_before) / 1024:+.1f} MiB (with Roslyn loaded: {kib_mib(daemon_unload['app_rss_after_rpc_median_kib'])})",
+        f"{(u_after - u_before) / 1024:+.1f} MiB (with Roslyn loaded by a remote session: {kib_mib(daemon_unload['app_rss_after_remote_median_kib'])})",
         "≤ +25 MiB", verdict(u_after - u_before, 25 * 1024), "—")
     w("")
 
@@ -492,7 +493,7 @@ def main():
       f"{ms(daemon['daemon_median'])}, p90 {ms(daemon['daemon_p90'])} over {len(daemon['daemon_times'])} starts; the "
       f"second rpc on each fresh daemon: median {ms(daemon['rpc_second_median'])}.")
     w(f"* Roslyn given back: {len(daemon_unload['unload_wait'])} fresh daemons with `RELEASE_SCRIPTING_IDLE="
-      f"{daemon_unload['idle']:g}`; after the second Roslyn rpc the log said `scripting unloaded` within median "
+      f"{daemon_unload['idle']:g}`; after a remote session (which loads Roslyn into the app; rpc does not) the log said `scripting unloaded` within median "
       f"{secs(statistics.median(daemon_unload['unload_wait']))} (the idle time, then the collections); first such line: "
       f"`{daemon_unload['unload_log_lines'][0]}`.")
     w(f"* Start → first answer, median (min / max): release {ms(fa_rel['median'])} ({ms(fa_rel['min'])} / "
@@ -519,13 +520,15 @@ def main():
     # Emitted only for rows that MISS in this run. The numbers quoted from "by hand" come from a one-off
     # investigation (2026-11-22, on this machine at load ~1) that bench/run.sh does not repeat.
     why = []
-    r2r_note = ("**Common to the control-channel misses: Roslyn runs on the JIT.** The agent and Relcraft.Scripting are "
-                "compiled ReadyToRun for the release's runtime major (`tools/relcraft/net10.0-RID/`; here " + facts["RELEASE_RUNTIME"] + "), "
-                "but Roslyn itself ships as its netstandard2.0 IL build: in a daemon it is loaded into a collectible "
-                "context (so that it can be unloaded when idle), and collectible assemblies run no ReadyToRun code "
-                "anyway — its methods are JIT-compiled (see the JIT counts above).")
-    control_miss = False
-    r2r_ref = ""
+    r2r_note = ("**Common to the Roslyn misses: a cold Roslyn.** The agent, Relcraft.Scripting and Roslyn (its netstandard2.0 "
+                "build) are compiled ReadyToRun for the release's runtime major (`tools/relcraft/net10.0-RID/`; here " + facts["RELEASE_RUNTIME"] + "). "
+                "eval and the rpc compile process load it into a fresh process, not collectible, so that code runs; what is left "
+                "is Roslyn's own cold start: loading its types and binding its ReadyToRun code (by hand, `perf`: 46 % of the "
+                "process in the runtime itself, 14 % in the JIT for about 2,600 generic instantiations ReadyToRun cannot hold, "
+                "20 % in the kernel mapping pages). A daemon's remote session loads Roslyn into a collectible context, which "
+                "runs no ReadyToRun code (every method JIT-compiled, fully optimised) — that is why rpc compiles elsewhere.")
+    control_miss = daemon_roslyn["rpc_first_median"] > 0.700 or ev_roslyn["median"] > 0.900
+    r2r_ref = "(see *Common to the Roslyn misses* above)" if control_miss else ""
     if r_a > 1.10:
         why.append(f"**Cold assembly (a), {rx(r_a, 1.10)}.** ReadyToRun: the release compiles the app and every assembly "
                    "it ships ReadyToRun (`_CreateR2RImages` below), a plain self-contained publish does not. Without it "
@@ -551,31 +554,26 @@ def main():
                    "is the connection, the HMAC handshake (computed by the launcher's own SHA-256, no OpenSSL) and the daemon's answer. On a "
                    "shared machine a few milliseconds over are scheduling noise from the other builds.")
     if daemon_roslyn["rpc_first_median"] > 0.700:
-        why.append(f"**First Roslyn rpc after a fresh daemon, {ms(daemon_roslyn['rpc_first_median'])}.** Loading Roslyn into the app "
-                   f"and compiling the first script, with Roslyn running on the JIT {r2r_ref}. A first "
-                   f"Roslyn evaluation JIT-compiles {jit_roslyn[0] if jit_roslyn else '?'} methods "
-                   f"({jit_roslyn[2] if jit_roslyn else '?'} in `Microsoft.CodeAnalysis.*`; counted in `eval`). In a "
-                   "daemon, Roslyn is loaded into a collectible context so that it can be unloaded when idle "
-                   "(`RELEASE_SCRIPTING_IDLE`), and the runtime uses neither ReadyToRun code nor tiered compilation for "
-                   "collectible assemblies: every Roslyn method is JIT-compiled fully optimised (`DOTNET_JitDisasmSummary`: "
-                   "all `FullOpts`). By hand (3 fresh daemons each, load ≈ 5): 3.1–4.3 s of the app's CPU for the first "
-                   "Roslyn rpc, against 1.2–2.0 s with `RELEASE_SCRIPTING_IDLE=0` (not collectible, Tier0 JIT). In that "
-                   "mode, the same tool assemblies recompiled ReadyToRun against the release's 10.0.12 framework brought "
-                   "the first rpc from 1.37 s to 0.86 s (median of 4 fresh daemons each, quiet machine). The daemon's RSS "
-                   f"grows by about {(daemon_roslyn['app_rss_after_rpc_median_kib'] - daemon_roslyn['app_rss_median_kib']) / 1024:.0f} "
-                   "MiB with Roslyn loaded.")
+        why.append(f"**First Roslyn rpc after a fresh daemon, {ms(daemon_roslyn['rpc_first_median'])}.** The app answers that it "
+                   "has no Roslyn loaded; the launcher starts a compile process of the release (its runtime and the app's "
+                   "assemblies, no boot configuration, Main not run), which compiles the expression with Roslyn's ReadyToRun "
+                   "build and hands back the image; the app runs it in a collectible context of its own. Nearly all of the "
+                   f"time is that process's cold Roslyn {r2r_ref}: a Roslyn eval (the same process plus boot configuration) "
+                   f"takes {ms(ev_roslyn['median'])} in this run. Before (Roslyn loaded into the app's collectible context: "
+                   "every method JIT-compiled fully optimised) this rpc took 3.6 s and the app kept about 70 MiB more until "
+                   "idle; now the app grows by "
+                   f"{(daemon_roslyn['app_rss_after_rpc_median_kib'] - daemon_roslyn['app_rss_median_kib']) / 1024:.0f} MiB.")
     if ev_static["median"] > 0.250:
         why.append(f"**Static-call eval, {ms(ev_static['median'])}.** A fresh app process (runtime start, boot "
                    "configuration, loading the app's assemblies) that invokes the method by reflection; no Roslyn. "
                    f"{jit_static[0] if jit_static else '?'} methods are JIT-compiled, "
-                   f"{jit_static[1] if jit_static else '?'} of them the agent's {r2r_ref}.")
-    if ev_roslyn["median"] > 0.800:
+                   f"{jit_static[1] if jit_static else '?'} of them the agent's.")
+    if ev_roslyn["median"] > 0.900:
         why.append(f"**Roslyn eval, {ms(ev_roslyn['median'])}.** A fresh app process that loads Roslyn and compiles one "
                    f"script: {jit_roslyn[0] if jit_roslyn else '?'} methods JIT-compiled, "
-                   f"{jit_roslyn[2] if jit_roslyn else '?'} of them Roslyn's {r2r_ref}. By hand, with the tools "
-                   "recompiled ReadyToRun for .NET 10 this eval took 0.90 s instead of 1.46 s (8 runs each, quiet "
-                   "machine) and still JIT-compiled about 2,650 methods (generic instantiations over framework types "
-                   "and the script's own code), so ReadyToRun for the right runtime alone does not reach 800 ms.")
+                   f"{jit_roslyn[2] if jit_roslyn else '?'} of them Roslyn's (generic instantiations over framework types "
+                   f"that ReadyToRun cannot hold, and the script's own code) {r2r_ref}. With Roslyn's IL build (before) "
+                   "this eval took 1.57 s.")
     if r_fa > 1.10 or r_fa90 > 1.10:
         why.append("**Start → first answer.** See the interleaved runs above; a miss of a few percent on a busy "
                    "machine is within the noise of single starts.")
@@ -717,7 +715,8 @@ def main():
     w("")
     w("The daemon numbers come from `bench/daemon_rss.py`: for each fresh `bin/kv daemon`, `VmRSS` of the pid")
     w("`bin/kv pid` prints (the app; the supervisor is its parent) right after its first `CREATE` answer, then")
-    w("two timed `bin/kv rpc` calls (the first loads Roslyn into the daemon), then `VmRSS` again.")
+    w("two timed `bin/kv rpc` calls, then `VmRSS` again; for the unload, one `bin/kv remote` session (which loads")
+    w("Roslyn into the daemon), `VmRSS`, the wait for the log's `scripting unloaded`, and `VmRSS` once more.")
     w("")
     w("Cold-build check (first build in `$W/rel`, no `bin/` yet): " + facts["COLD_CHECK"])
     w("")

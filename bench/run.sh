@@ -483,9 +483,10 @@ drr=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$DAEMON_RUNS" --rpc
 record "$(shq "${drr[@]}")"
 run "${drr[@]}"
 # Roslyn given back: idle after 2 s instead of 300; "before" is VmRSS after a fast-path rpc (the control
-# channel's own code, loaded by the first connection, stays whatever Roslyn does).
+# channel's own code, loaded by the first connection, stays whatever Roslyn does). rpc compiles in a process
+# of its own, so a remote session is what loads Roslyn into the app here.
 dru=(python3 "$BENCH/daemon_rss.py" --launcher "$KV" --runs "$UNLOAD_RUNS" --idle 2 --warmup-rpc "$RPC_EXPR"
-  --rpc "($RPC_EXPR)" --json "$WORK/daemon-unload.json")
+  --rpc "($RPC_EXPR)" --remote "($RPC_EXPR)" --json "$WORK/daemon-unload.json")
 record "$(shq "${dru[@]}")"
 run "${dru[@]}"
 

@@ -5,7 +5,7 @@ namespace Relcraft.Agent;
 
 /// <summary>
 /// Runs inside the app before Main, injected by bin/NAME through DOTNET_STARTUP_HOOKS.
-/// Order: boot configuration (which may stop the boot), then by command — eval evaluates and
+/// Order: rpc's compile process compiles and exits; boot configuration (which may stop the boot), then by command — eval evaluates and
 /// exits before Main; start/daemon/console take inherited sockets and get readiness, preloading and the control channel.
 /// Nothing here may take a healthy app down: unexpected failures are reported and ignored.
 /// </summary>
@@ -17,6 +17,13 @@ internal static class Boot
         // The daemon supervisor inherits the launcher's environment; the agent belongs in the app only.
         if (Assembly.GetEntryAssembly()?.GetName().Name == "Relcraft.Launcher") return;
         var command = Environment.GetEnvironmentVariable("RELEASE_COMMAND") ?? "";
+        // rpc's compile process (CompiledRpc) needs the app's assemblies, not its configuration: an rpc comes
+        // without the environment the system was started with (PORT=…), so its boot configuration may not hold.
+        if (Environment.GetEnvironmentVariable("RELCRAFT_COMPILE_TO") is { Length: > 0 } target)
+        {
+            Environment.Exit(CompileCommand.Run(target));
+            return;
+        }
         try
         {
             PidFile.WriteIfRequested();

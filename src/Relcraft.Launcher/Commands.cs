@@ -5,20 +5,39 @@ namespace Relcraft.Launcher;
 /// <summary>ping, rpc and remote: the commands that talk to the running system.</summary>
 internal static class Commands
 {
-    public static int Ping()
+    public static int Ping(Release release)
     {
-        using var client = ControlClient.Connect();
+        using var client = Connect(release, "ping");
         Console.Out.WriteLine(client.Ping());
         return ExitCodes.Ok;
     }
 
-    public static int Rpc(string[] args)
+    public static int Rpc(Release release, string[] args)
     {
         var verbose = args.Contains("--verbose");
         var code = args.Where(a => a != "--verbose").ToArray();
         if (code.Length != 1) throw new LauncherException("usage: rpc EXPR [--verbose]   (quote EXPR as one argument)", ExitCodes.Usage);
-        using var client = ControlClient.Connect();
-        var (status, text) = client.Evaluate(Protocol.Frame.Rpc, code[0], verbose, RpcTimeout());
+        using var client = Connect(release, "rpc");
+        var timeout = RpcTimeout();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (status, text) = client.Evaluate(Protocol.Frame.Rpc, code[0], verbose, timeout, canCompile: true);
+        if (status == Protocol.Status.Compile)
+        {
+            switch (RpcCompiler.Compile(release, code[0], timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started)))
+            {
+                case RpcCompiler.Result { Image: { } image }:
+                    (status, text) = client.RunCompiled(image, verbose, Left(timeout, started));
+                    break;
+                case RpcCompiler.Result { Errors: { } errors }:
+                    (status, text) = (Protocol.Status.CompileError, errors);
+                    break;
+                default:
+                    // No compile process (no scripting in this release's tools, a boot that fails without the app's
+                    // own environment…): the running system compiles it, as it did before there was one.
+                    (status, text) = client.Evaluate(Protocol.Frame.Rpc, code[0], verbose, Left(timeout, started));
+                    break;
+            }
+        }
         return Print(status, text);
     }
 
@@ -27,9 +46,9 @@ internal static class Commands
     /// submissions and says when one is incomplete. Prompts only on a terminal; scripted input
     /// gets each submission's value on its own line.
     /// </summary>
-    public static int Remote()
+    public static int Remote(Release release)
     {
-        using var client = ControlClient.Connect();
+        using var client = Connect(release, "remote");
         var interactive = !Console.IsInputRedirected;
         var pending = false;
         var failed = false;
@@ -48,6 +67,20 @@ internal static class Commands
         return failed ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
+    /// <summary>
+    /// Connects; only when nothing answers does it read the runtimeconfig to say why (an app that
+    /// disables startup hooks runs no agent), which keeps that file off every ping's path.
+    /// </summary>
+    private static ControlClient Connect(Release release, string command)
+    {
+        try { return ControlClient.Connect(); }
+        catch (LauncherException e) when (e.ExitCode == ExitCodes.NotRunning)
+        {
+            AppLaunch.RequireAgent(release, command);
+            throw;
+        }
+    }
+
     private static int Print(Protocol.Status status, string? text)
     {
         if (status == Protocol.Status.Ok)
@@ -57,6 +90,12 @@ internal static class Commands
         }
         if (text is not null) Console.Error.WriteLine(text);
         return ExitCodes.Failed;
+    }
+
+    private static TimeSpan Left(TimeSpan timeout, long started)
+    {
+        var left = timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
     }
 
     private static TimeSpan RpcTimeout() =>

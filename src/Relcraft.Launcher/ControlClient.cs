@@ -11,14 +11,17 @@ namespace Relcraft.Launcher;
 /// </summary>
 internal sealed class ControlClient : IDisposable
 {
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Socket? _socket;
+    private readonly Stream _stream;
+    private bool _timedOut;
 
     private ControlClient(Socket socket)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
     }
+
+    private ControlClient(UnixClientStream stream) => _stream = stream;
 
     public static ControlClient Connect()
     {
@@ -27,33 +30,7 @@ internal sealed class ControlClient : IDisposable
         var node = Required("RELEASE_NODE");
         var name = Environment.GetEnvironmentVariable("RELEASE_NAME") ?? node;
         var path = Protocol.SocketPath(tmp, node);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            var endpoint = Protocol.EndPoint(path, out var directory);
-            using (directory) socket.Connect(endpoint);
-        }
-        catch (IOException)
-        {
-            socket.Dispose();
-            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
-        {
-            socket.Dispose();
-            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
-        {
-            socket.Dispose();
-            throw new LauncherException($"permission denied on {path}: run as the user that started {name}", ExitCodes.AuthenticationFailed);
-        }
-        catch (SocketException)
-        {
-            socket.Dispose();
-            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
-        }
-        var client = new ControlClient(socket);
+        var client = OperatingSystem.IsLinux() ? ConnectLinux(path, name) : ConnectSocket(path, name);
         try
         {
             client.Authenticate(Protocol.ReadCookie(root, Environment.GetEnvironmentVariable("RELEASE_COOKIE")));
@@ -66,6 +43,43 @@ internal sealed class ControlClient : IDisposable
         return client;
     }
 
+    private static ControlClient ConnectLinux(string path, string name)
+    {
+        var stream = UnixClientStream.Connect(path, out var failure, out _);
+        return failure switch
+        {
+            UnixClientStream.Failure.None => new ControlClient(stream!),
+            UnixClientStream.Failure.AccessDenied => throw new LauncherException($"permission denied on {path}: run as the user that started {name}", ExitCodes.AuthenticationFailed),
+            _ => throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning),
+        };
+    }
+
+    private static ControlClient ConnectSocket(string path, string name)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            var endpoint = Protocol.EndPoint(path, out var directory);
+            using (directory) socket.Connect(endpoint);
+        }
+        catch (IOException)
+        {
+            socket.Dispose();
+            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            socket.Dispose();
+            throw new LauncherException($"permission denied on {path}: run as the user that started {name}", ExitCodes.AuthenticationFailed);
+        }
+        catch (SocketException)
+        {
+            // Refused, no such address, no AF_UNIX: nothing is listening there.
+            socket.Dispose();
+            throw new LauncherException($"{name} is not running (no control socket at {path})", ExitCodes.NotRunning);
+        }
+        return new ControlClient(socket);
+    }
     private void Authenticate(byte[] cookie)
     {
         var hello = Read();
@@ -110,13 +124,39 @@ internal sealed class ControlClient : IDisposable
         Read();
     }
 
-    /// <summary>Sends code for evaluation and waits for its result, at most <paramref name="timeout"/>.</summary>
-    public (Protocol.Status Status, string? Text) Evaluate(Protocol.Frame kind, string code, bool verbose, TimeSpan timeout)
+    /// <summary>
+    /// Sends code for evaluation and waits for its result, at most <paramref name="timeout"/>. With
+    /// <paramref name="canCompile"/>, an rpc that needs Roslyn may be answered <see cref="Protocol.Status.Compile"/>
+    /// (see <see cref="RpcCompiler"/>).
+    /// </summary>
+    public (Protocol.Status Status, string? Text) Evaluate(Protocol.Frame kind, string code, bool verbose, TimeSpan timeout, bool canCompile = false) =>
+        Request(kind, [(byte)((verbose ? Protocol.Verbose : 0) | (canCompile ? Protocol.CanCompile : 0)), .. Encoding.UTF8.GetBytes(code)], timeout);
+
+    /// <summary>Runs an rpc compiled by <see cref="RpcCompiler"/> in the running system.</summary>
+    public (Protocol.Status Status, string? Text) RunCompiled(byte[] image, bool verbose, TimeSpan timeout)
     {
-        Send(kind, [(byte)(verbose ? 1 : 0), .. Encoding.UTF8.GetBytes(code)]);
-        var read = Task.Run(() => Protocol.ReadAsync(_stream));
-        if (!read.Wait(timeout)) throw new LauncherException($"rpc timed out after {timeout.TotalSeconds:0.#}s (RELEASE_RPC_TIMEOUT); the expression may still be running", ExitCodes.TimedOut);
-        var frame = read.Result ?? throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError);
+        if (image.Length + 2 > Protocol.MaxFrame)
+            throw new LauncherException($"the compiled rpc is {image.Length} bytes, more than the control channel carries ({Protocol.MaxFrame})");
+        return Request(Protocol.Frame.RpcImage, [(byte)(verbose ? Protocol.Verbose : 0), .. image], timeout);
+    }
+
+    private (Protocol.Status Status, string? Text) Request(Protocol.Frame kind, byte[] payload, TimeSpan timeout)
+    {
+        Send(kind, payload);
+        var timedOut = new LauncherException($"rpc timed out after {timeout.TotalSeconds:0.#}s (RELEASE_RPC_TIMEOUT); the expression may still be running", ExitCodes.TimedOut);
+        (Protocol.Frame Type, byte[] Payload) frame;
+        if (_stream is UnixClientStream unix)
+        {
+            if (!unix.WaitReadable(timeout)) throw timedOut;
+            frame = Read();
+        }
+        else
+        {
+            _socket!.ReceiveTimeout = timeout == Timeout.InfiniteTimeSpan ? 0 : (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+            try { frame = Read(); }
+            catch (LauncherException) when (_timedOut) { throw timedOut; }
+            finally { _socket.ReceiveTimeout = 0; }
+        }
         if (frame.Type != Protocol.Frame.Result || frame.Payload.Length < 1)
             throw new LauncherException("unexpected answer from the running system", ExitCodes.ProtocolError);
         return ((Protocol.Status)frame.Payload[0], Encoding.UTF8.GetString(frame.Payload, 1, frame.Payload.Length - 1) is { Length: > 0 } t ? t : null);
@@ -124,7 +164,7 @@ internal sealed class ControlClient : IDisposable
 
     private void Send(Protocol.Frame type, byte[] payload)
     {
-        try { Protocol.WriteAsync(_stream, type, payload).GetAwaiter().GetResult(); }
+        try { Protocol.Write(_stream, type, payload); }
         catch (IOException) { throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError); }
     }
 
@@ -132,11 +172,16 @@ internal sealed class ControlClient : IDisposable
     {
         try
         {
-            return Protocol.ReadAsync(_stream).GetAwaiter().GetResult()
+            return Protocol.Read(_stream)
                 ?? throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError);
         }
         catch (ProtocolException e) { throw new LauncherException($"protocol error: {e.Message}", ExitCodes.ProtocolError); }
-        catch (IOException) { throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError); }
+        catch (IOException e)
+        {
+            // A receive timeout (Evaluate's RELEASE_RPC_TIMEOUT) surfaces as an IOException around EAGAIN.
+            _timedOut = e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock };
+            throw new LauncherException("the running system closed the connection", ExitCodes.ProtocolError);
+        }
     }
 
     private static string Required(string name) =>
@@ -145,7 +190,7 @@ internal sealed class ControlClient : IDisposable
     public void Dispose()
     {
         _stream.Dispose();
-        _socket.Dispose();
+        _socket?.Dispose();
     }
 }
 

@@ -55,10 +55,7 @@ internal static class Foreground
         if (custom is not null && File.Exists(custom + ".eval"))
             return Eval(release, [Script(custom + ".eval"), .. args]);
         if (custom is not null && File.Exists(custom + ".rpc"))
-        {
-            AppLaunch.RequireAgent(release, "rpc");
-            return Commands.Rpc([Script(custom + ".rpc")]);
-        }
+            return Commands.Rpc(release, [Script(custom + ".rpc")]);
         if (custom is not null && File.Exists(custom + ".sh"))
         {
             return Exec.Replace(OperatingSystem.IsWindows() ? "sh.exe" : "/bin/sh", [custom + ".sh", .. args], release.ChildEnvironment());

@@ -42,15 +42,9 @@ internal static class Program
                 case "version":
                     Console.Out.WriteLine($"{release.Name} {release.Vsn}");
                     return ExitCodes.Ok;
-                case "ping":
-                    AppLaunch.RequireAgent(release, "ping");
-                    return Commands.Ping();
-                case "rpc":
-                    AppLaunch.RequireAgent(release, "rpc");
-                    return Commands.Rpc(rest);
-                case "remote":
-                    AppLaunch.RequireAgent(release, "remote");
-                    return Commands.Remote();
+                case "ping": return Commands.Ping(release);
+                case "rpc": return Commands.Rpc(release, rest);
+                case "remote": return Commands.Remote(release);
                 case "eval": return Foreground.Eval(release, rest);
                 case "verify": return Verify.Run(release, rest);
                 case "install": return Install.Run(release, rest, uninstall: false);

@@ -83,6 +83,19 @@ public sealed class RoslynEngine : IScriptEngine
         }
     }
 
+    public (CompiledSubmission? Submission, EvalOutcome? Failure) Compile(string code)
+    {
+        try { return (Emit(CSharpScript.Create(code, _options, typeof(ScriptGlobals), _loader)), null); }
+        catch (CompilationErrorException e) when (!code.TrimEnd().EndsWith(';') && e.Diagnostics.Any(d => d.Id == "CS1002"))
+        {
+            return Compile(code.TrimEnd() + ";"); // as EvaluateAsync does
+        }
+        catch (CompilationErrorException e)
+        {
+            return (null, new EvalOutcome(Protocol.Status.CompileError, string.Join("\n", e.Diagnostics.Select(Describe))));
+        }
+    }
+
     public bool IsCompleteSubmission(string code) =>
         SyntaxFactory.IsCompleteSubmission(SyntaxFactory.ParseSyntaxTree(code, CSharpParseOptions.Default.WithKind(SourceCodeKind.Script)));
 
@@ -94,23 +107,27 @@ public sealed class RoslynEngine : IScriptEngine
     /// </summary>
     private async Task<object?> RunAsync(Script<object> script, Session s)
     {
-        var compilation = script.GetCompilation();
-        ThrowIfErrors(compilation.GetParseDiagnostics());
-        using var image = new MemoryStream();
-        var emitted = compilation.Emit(image);
-        ThrowIfErrors(emitted.Diagnostics);
         // Without errors, no image means nothing to run (only usings or comments): Roslyn returns null too.
-        if (!emitted.Success || compilation.GetEntryPoint(CancellationToken.None) is not { } entryPoint) return null;
-        image.Position = 0;
-        var assembly = _context.LoadFromStream(image);
-        var factory = assembly.GetType(entryPoint.ContainingType.MetadataName, throwOnError: true)!
-            .GetMethod(entryPoint.MetadataName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!
-            .CreateDelegate<Func<object[], Task<object>>>();
+        if (Emit(script) is not { } compiled) return null;
+        var assembly = _context.LoadFromStream(new MemoryStream(compiled.Image, writable: false));
+        var factory = SubmissionEntry.Factory(assembly, compiled);
         // Slot 0 holds the globals, slot N submission N of the chain (each stores itself there as it starts).
         s.Submissions++;
         if (s.States.Length <= s.Submissions) Array.Resize(ref s.States, s.Submissions * 2);
         try { return await factory(s.States).ConfigureAwait(false); }
         catch { s.Submissions--; throw; }
+    }
+
+    /// <summary>The submission's image and entry point; null when there is nothing to run. Throws Roslyn's errors: parse errors first, then the whole compilation's.</summary>
+    private static CompiledSubmission? Emit(Script<object> script)
+    {
+        var compilation = script.GetCompilation();
+        ThrowIfErrors(compilation.GetParseDiagnostics());
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        ThrowIfErrors(emitted.Diagnostics);
+        if (!emitted.Success || compilation.GetEntryPoint(CancellationToken.None) is not { } entryPoint) return null;
+        return new CompiledSubmission(image.ToArray(), entryPoint.ContainingType.MetadataName, entryPoint.MetadataName);
     }
 
     private static void ThrowIfErrors(ImmutableArray<Diagnostic> diagnostics)

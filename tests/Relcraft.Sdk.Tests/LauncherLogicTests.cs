@@ -253,6 +253,61 @@ public sealed class LauncherLogicTests : IDisposable
     }
 
     [Fact]
+    public void Control_client_stream_talks_to_a_unix_socket_however_deep_and_waits_for_data_with_a_timeout()
+    {
+        // Deeper than sockaddr_un holds: the client goes through /proc/self/fd/N, as the agent binds it.
+        var deep = _dir.Combine(string.Join("/", Enumerable.Repeat("a-rather-long-folder-name", 6)));
+        Directory.CreateDirectory(deep);
+        var path = Path.Combine(deep, "kv.sock");
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(path) > 108);
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        var dirFd = OpenPath(deep, 0x200000 | 0x10000 | 0x80000); // O_PATH | O_DIRECTORY | O_CLOEXEC
+        Assert.True(dirFd >= 0);
+        try { listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint($"/proc/self/fd/{dirFd}/kv.sock")); }
+        finally { ClosePath(dirFd); }
+        listener.Listen(1);
+
+        using var client = UnixClientStream.Connect(path, out var failure, out _);
+        Assert.Equal(UnixClientStream.Failure.None, failure);
+        using var server = listener.Accept();
+        Assert.False(client!.WaitReadable(TimeSpan.FromMilliseconds(50)), "nothing was sent yet");
+        server.Send("hello"u8.ToArray());
+        Assert.True(client.WaitReadable(TimeSpan.FromSeconds(10)));
+        var buffer = new byte[5];
+        client.ReadExactly(buffer);
+        Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(buffer));
+        client.Write("back"u8);
+        var back = new byte[4];
+        Assert.Equal(4, server.Receive(back));
+        Assert.Equal("back", System.Text.Encoding.ASCII.GetString(back));
+        server.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+        Assert.Equal(0, client.Read(buffer)); // the peer closed: end of stream
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open")]
+    private static extern int OpenPath(string path, int flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close")]
+    private static extern int ClosePath(int fd);
+
+    [Fact]
+    public void Control_client_stream_to_no_socket_or_a_dead_one_says_nothing_listens()
+    {
+        Assert.Null(UnixClientStream.Connect(_dir.Combine("none.sock"), out var failure, out _));
+        Assert.Equal(UnixClientStream.Failure.NotListening, failure);
+        Assert.Null(UnixClientStream.Connect(_dir.Combine(string.Join("/", Enumerable.Repeat("no-such-folder-here", 8)), "x.sock"), out failure, out _));
+        Assert.Equal(UnixClientStream.Failure.NotListening, failure);
+
+        // A socket file nobody listens on (as one a killed app leaves): refused.
+        var stale = _dir.Combine("stale.sock");
+        using var bound = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        bound.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(stale));
+        Assert.Null(UnixClientStream.Connect(stale, out failure, out var errno));
+        Assert.Equal(UnixClientStream.Failure.NotListening, failure);
+        Assert.Equal(111, errno); // ECONNREFUSED
+    }
+
+    [Fact]
     public void App_command_uses_the_bundled_runtime_and_the_releases_runtimeconfig()
     {
         _dir.Write("runtime/dotnet", "");

@@ -183,24 +183,34 @@ internal static class ControlServer
                 if (!Readiness.TryStopApplication()) _ = kill(Environment.ProcessId, 15);
                 break;
             case Protocol.Frame.Rpc:
+            case Protocol.Frame.RpcImage:
             case Protocol.Frame.RemoteSubmit:
                 if (payload.Length < 1) throw new ProtocolException("empty evaluation request");
-                var verbose = (payload[0] & 1) != 0;
-                var code = Encoding.UTF8.GetString(payload, 1, payload.Length - 1);
+                var verbose = (payload[0] & Protocol.Verbose) != 0;
+                var canCompile = (payload[0] & Protocol.CanCompile) != 0;
                 EvalOutcome outcome;
                 try
                 {
-                    if (type == Protocol.Frame.Rpc)
+                    if (type == Protocol.Frame.RpcImage)
                     {
                         using (OutputRouter.Capture(out var output))
                         {
-                            var result = await Evaluator.EvaluateAsync(code, [], verbose).ConfigureAwait(false);
+                            var result = await CompiledRpc.RunAsync(payload.AsMemory(1), verbose).ConfigureAwait(false);
+                            outcome = result with { Text = ReplSession.Join(output.ToString(), result) };
+                        }
+                    }
+                    else if (type == Protocol.Frame.Rpc)
+                    {
+                        var code = Encoding.UTF8.GetString(payload, 1, payload.Length - 1);
+                        using (OutputRouter.Capture(out var output))
+                        {
+                            var result = await Evaluator.EvaluateAsync(code, [], verbose, compileElsewhere: canCompile).ConfigureAwait(false);
                             outcome = result with { Text = ReplSession.Join(output.ToString(), result) };
                         }
                     }
                     else
                     {
-                        outcome = await repl.SubmitAsync(code, verbose).ConfigureAwait(false);
+                        outcome = await repl.SubmitAsync(Encoding.UTF8.GetString(payload, 1, payload.Length - 1), verbose).ConfigureAwait(false);
                     }
                 }
                 catch (Exception e) { outcome = new EvalOutcome(Protocol.Status.Exception, Evaluator.Describe(e, verbose)); }

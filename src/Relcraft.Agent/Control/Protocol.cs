@@ -29,13 +29,20 @@ static class Protocol
     public enum Frame : byte
     {
         Hello = 0x01, Auth = 0x02, AuthOk = 0x03,
-        Ping = 0x10, Pid = 0x11, Stop = 0x12, Rpc = 0x13, RemoteSubmit = 0x15,
+        Ping = 0x10, Pid = 0x11, Stop = 0x12, Rpc = 0x13, RpcImage = 0x14, RemoteSubmit = 0x15,
         Pong = 0x20, Output = 0x22, Result = 0x23,
         Error = 0x7F,
     }
 
     /// <summary>How an evaluation ended; also the client's exit code family.</summary>
-    public enum Status : byte { Ok = 0, Exception = 1, CompileError = 2, Incomplete = 3, Refused = 4 }
+    public enum Status : byte { Ok = 0, Exception = 1, CompileError = 2, Incomplete = 3, Refused = 4, Compile = 5 }
+
+    /// <summary>
+    /// Bits of an Rpc or RemoteSubmit request's first byte. <see cref="CanCompile"/>: the client can compile
+    /// the code itself (in a separate process, <see cref="CompiledImage"/>), so an rpc that needs Roslyn while
+    /// the app has none loaded is answered <see cref="Status.Compile"/> and comes back as an RpcImage frame.
+    /// </summary>
+    public const byte Verbose = 1, CanCompile = 2;
 
     public static async Task WriteAsync(Stream stream, Frame type, ReadOnlyMemory<byte> payload, CancellationToken token = default)
     {
@@ -75,6 +82,36 @@ static class Protocol
         }
         return total;
     }
+
+#if RELCRAFT_LAUNCHER
+    /// <summary>
+    /// Blocking forms for the launcher, a one-connection client: a blocking socket's read is one
+    /// recv, where the async forms start the runtime's epoll thread and thread pool for a ping.
+    /// </summary>
+    public static void Write(Stream stream, Frame type, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> header = stackalloc byte[5];
+        BinaryPrimitives.WriteUInt32BigEndian(header, (uint)(payload.Length + 1));
+        header[4] = (byte)type;
+        stream.Write(header);
+        if (payload.Length > 0) stream.Write(payload);
+        stream.Flush();
+    }
+
+    /// <summary>Reads one frame; null at a clean end of stream (see <see cref="ReadAsync"/>).</summary>
+    public static (Frame Type, byte[] Payload)? Read(Stream stream)
+    {
+        var header = new byte[5];
+        var got = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        if (got == 0) return null;
+        if (got < header.Length) throw new ProtocolException("truncated frame header");
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (length < 1 || length > MaxFrame) throw new ProtocolException($"frame length {length} out of range");
+        var payload = new byte[length - 1];
+        if (stream.ReadAtLeast(payload, payload.Length, throwOnEndOfStream: false) < payload.Length) throw new ProtocolException("truncated frame");
+        return ((Frame)header[4], payload);
+    }
+#endif
 
     public static byte[] Proof(byte[] cookie, string role, byte[] first, byte[] second)
     {
@@ -118,6 +155,41 @@ static class Protocol
     }
 
     /// <summary>A Result frame: one status byte, then UTF-8 text (the value, or the error).</summary>
+    /// <summary>
+    /// A compiled rpc as the compile process writes it and an RpcImage frame carries it (after the request's
+    /// flags byte): the magic, the entry point's type and method (UTF-8, one line each) and the assembly image.
+    /// An empty type name means there is nothing to run (the code held only usings or comments).
+    /// </summary>
+    public static class CompiledImage
+    {
+        public static readonly byte[] Magic = "RCIMAGE1\n"u8.ToArray();
+
+        public static byte[] Write(string type, string method, ReadOnlySpan<byte> image)
+        {
+            var head = Encoding.UTF8.GetBytes($"{type}\n{method}\n");
+            var bytes = new byte[Magic.Length + head.Length + image.Length];
+            Magic.CopyTo(bytes, 0);
+            head.CopyTo(bytes, Magic.Length);
+            image.CopyTo(bytes.AsSpan(Magic.Length + head.Length));
+            return bytes;
+        }
+
+        /// <summary>Null unless <paramref name="bytes"/> is a whole compiled image.</summary>
+        public static (string Type, string Method, ReadOnlyMemory<byte> Image)? Read(ReadOnlyMemory<byte> bytes)
+        {
+            var span = bytes.Span;
+            if (!span.StartsWith(Magic)) return null;
+            var rest = span[Magic.Length..];
+            var first = rest.IndexOf((byte)'\n');
+            if (first < 0) return null;
+            var second = rest[(first + 1)..].IndexOf((byte)'\n');
+            if (second < 0) return null;
+            var type = Encoding.UTF8.GetString(rest[..first]);
+            var method = Encoding.UTF8.GetString(rest.Slice(first + 1, second));
+            return (type, method, bytes[(Magic.Length + first + 1 + second + 1)..]);
+        }
+    }
+
     public static byte[] ResultPayload(Status status, string? text)
     {
         var bytes = Encoding.UTF8.GetBytes(text ?? "");

@@ -11,14 +11,20 @@ namespace Relcraft.Agent;
 /// </summary>
 internal static class Evaluator
 {
-    /// <summary>One stateless evaluation (eval, rpc).</summary>
-    public static async Task<EvalOutcome> EvaluateAsync(string code, string[] args, bool verbose)
+    /// <summary>
+    /// One stateless evaluation (eval, rpc). With <paramref name="compileElsewhere"/> (an rpc client that
+    /// can compile, see <see cref="CompiledRpc"/>), code that needs Roslyn while none is loaded here is
+    /// answered <see cref="Protocol.Status.Compile"/> instead of loading it; a loaded engine (a remote
+    /// session's, or one not yet idle) compiles here, which is faster than a process.
+    /// </summary>
+    public static async Task<EvalOutcome> EvaluateAsync(string code, string[] args, bool verbose, bool compileElsewhere = false)
     {
         if (StaticCall.TryParse(code, args, out var call))
         {
             var outcome = await call!.InvokeAsync(verbose).ConfigureAwait(false);
             if (outcome is not null) return outcome;
         }
+        if (compileElsewhere && !ScriptingLifetime.IsLoaded) return new EvalOutcome(Protocol.Status.Compile, null);
         using var roslyn = ScriptingLifetime.Use();
         return await roslyn.Engine.EvaluateAsync(roslyn.Engine.NewSession(args), code, verbose).ConfigureAwait(false);
     }

@@ -30,4 +30,13 @@ public interface IScriptEngine : IDisposable
 
     /// <summary>False while the code is an unfinished submission (an open brace, a trailing operator…).</summary>
     bool IsCompleteSubmission(string code);
+
+    /// <summary>
+    /// Compiles code as one stateless submission (an rpc), without running it: the image to run, or the
+    /// failure exactly as <see cref="EvaluateAsync"/> would report it. Both null: nothing to run.
+    /// </summary>
+    (CompiledSubmission? Submission, EvalOutcome? Failure) Compile(string code);
 }
+
+/// <summary>A compiled submission: its assembly image and the entry point Roslyn gave it (Func&lt;object[], Task&lt;object&gt;&gt;).</summary>
+public sealed record CompiledSubmission(byte[] Image, string TypeName, string MethodName);

@@ -42,6 +42,12 @@ internal static class ScriptingLifetime
     /// <summary>A running system: reads RELEASE_SCRIPTING_IDLE at boot, so that a warning about it goes to the app's own stderr.</summary>
     public static void Configure() => _idle = ScriptingIdle.FromEnvironment(Console.Error);
 
+    /// <summary>True while Roslyn is loaded (a use would not have to load it).</summary>
+    public static bool IsLoaded
+    {
+        get { lock (Gate) return _loaded is not null; }
+    }
+
     /// <summary>The engine for one evaluation, loaded if it is not; the idle clock starts again when the lease is disposed.</summary>
     public static Lease Use()
     {

@@ -14,15 +14,18 @@ internal static class UnixSocketPath
     /// folders: a longer path goes through /proc/self/fd/N/NAME, N being a descriptor of its
     /// directory, kept open in <paramref name="directoryHandle"/> for as long as the path is used.
     /// </summary>
-    public static UnixDomainSocketEndPoint EndPoint(string path, out IDisposable? directoryHandle)
+    public static UnixDomainSocketEndPoint EndPoint(string path, out IDisposable? directoryHandle) =>
+        new(Usable(path, out directoryHandle));
+
+    /// <summary>The path to put in sockaddr_un for <paramref name="path"/> (see <see cref="EndPoint"/>).</summary>
+    public static string Usable(string path, out IDisposable? directoryHandle)
     {
         directoryHandle = null;
-        if (System.Text.Encoding.UTF8.GetByteCount(path) < 100 || !OperatingSystem.IsLinux())
-            return new UnixDomainSocketEndPoint(path);
+        if (System.Text.Encoding.UTF8.GetByteCount(path) < 100 || !OperatingSystem.IsLinux()) return path;
         var fd = open(Path.GetDirectoryName(path)!, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) throw new IOException($"cannot open {Path.GetDirectoryName(path)} (errno {Marshal.GetLastPInvokeError()})");
         directoryHandle = new Descriptor(fd);
-        return new UnixDomainSocketEndPoint($"/proc/self/fd/{fd}/{Path.GetFileName(path)}");
+        return $"/proc/self/fd/{fd}/{Path.GetFileName(path)}";
     }
 
     private const int O_PATH = 0x200000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
