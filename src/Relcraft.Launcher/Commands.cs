@@ -23,7 +23,7 @@ internal static class Commands
         var (status, text) = client.Evaluate(Protocol.Frame.Rpc, code[0], verbose, timeout, canCompile: true);
         if (status == Protocol.Status.Compile)
         {
-            switch (RpcCompiler.Compile(release, code[0], timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started)))
+            switch (RpcCompiler.Compile(release, code[0], Left(timeout, started)))
             {
                 case RpcCompiler.Result { Image: { } image }:
                     (status, text) = client.RunCompiled(image, verbose, Left(timeout, started));

@@ -35,8 +35,8 @@ internal static class RpcCompiler
             using var process = Process.Start(start);
             if (process is null) return null;
             var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            if (!process.WaitForExit(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1)))
+            _ = process.StandardOutput.ReadToEndAsync(); // drained, so a chatty static constructor cannot block it
+            if (!process.WaitForExit(timeout))
             {
                 try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
                 throw new LauncherException($"rpc timed out after compiling for {timeout.TotalSeconds:0.#}s (RELEASE_RPC_TIMEOUT)", ExitCodes.TimedOut);

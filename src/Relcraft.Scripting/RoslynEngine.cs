@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -76,11 +75,7 @@ public sealed class RoslynEngine : IScriptEngine
         {
             return new EvalOutcome(Protocol.Status.CompileError, string.Join("\n", e.Diagnostics.Select(Describe)));
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            var inner = e is TargetInvocationException { InnerException: { } i } ? i : e;
-            return new EvalOutcome(Protocol.Status.Exception, Evaluator.Describe(inner, verbose));
-        }
+        catch (Exception e) when (e is not OutOfMemoryException) { return Evaluator.Thrown(e, verbose); }
     }
 
     public (CompiledSubmission? Submission, EvalOutcome? Failure) Compile(string code)
@@ -110,7 +105,7 @@ public sealed class RoslynEngine : IScriptEngine
         // Without errors, no image means nothing to run (only usings or comments): Roslyn returns null too.
         if (Emit(script) is not { } compiled) return null;
         var assembly = _context.LoadFromStream(new MemoryStream(compiled.Image, writable: false));
-        var factory = SubmissionEntry.Factory(assembly, compiled);
+        var factory = SubmissionEntry.Factory(assembly, compiled.TypeName, compiled.MethodName);
         // Slot 0 holds the globals, slot N submission N of the chain (each stores itself there as it starts).
         s.Submissions++;
         if (s.States.Length <= s.Submissions) Array.Resize(ref s.States, s.Submissions * 2);

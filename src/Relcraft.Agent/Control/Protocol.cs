@@ -63,12 +63,18 @@ static class Protocol
         var header = new byte[5];
         var got = await ReadExactlyOrEndAsync(stream, header, token).ConfigureAwait(false);
         if (got == 0) return null;
+        var payload = new byte[PayloadLength(header, got)];
+        if (await ReadExactlyOrEndAsync(stream, payload, token).ConfigureAwait(false) < payload.Length) throw new ProtocolException("truncated frame");
+        return ((Frame)header[4], payload);
+    }
+
+    /// <summary>The payload length a frame header announces (<paramref name="got"/> of its 5 bytes read); throws on anything malformed.</summary>
+    private static int PayloadLength(byte[] header, int got)
+    {
         if (got < header.Length) throw new ProtocolException("truncated frame header");
         var length = BinaryPrimitives.ReadUInt32BigEndian(header);
         if (length < 1 || length > MaxFrame) throw new ProtocolException($"frame length {length} out of range");
-        var payload = new byte[length - 1];
-        if (await ReadExactlyOrEndAsync(stream, payload, token).ConfigureAwait(false) < payload.Length) throw new ProtocolException("truncated frame");
-        return ((Frame)header[4], payload);
+        return (int)length - 1;
     }
 
     private static async Task<int> ReadExactlyOrEndAsync(Stream stream, byte[] buffer, CancellationToken token)
@@ -104,10 +110,7 @@ static class Protocol
         var header = new byte[5];
         var got = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
         if (got == 0) return null;
-        if (got < header.Length) throw new ProtocolException("truncated frame header");
-        var length = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (length < 1 || length > MaxFrame) throw new ProtocolException($"frame length {length} out of range");
-        var payload = new byte[length - 1];
+        var payload = new byte[PayloadLength(header, got)];
         if (stream.ReadAtLeast(payload, payload.Length, throwOnEndOfStream: false) < payload.Length) throw new ProtocolException("truncated frame");
         return ((Frame)header[4], payload);
     }

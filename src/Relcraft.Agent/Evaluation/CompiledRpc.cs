@@ -7,9 +7,9 @@ namespace Relcraft.Agent;
 /// <summary>A compiled submission's entry point, as Roslyn's script runner calls it: slot 0 the globals, slot N submission N.</summary>
 internal static class SubmissionEntry
 {
-    public static Func<object[], Task<object>> Factory(Assembly assembly, CompiledSubmission compiled) =>
-        assembly.GetType(compiled.TypeName, throwOnError: true)!
-            .GetMethod(compiled.MethodName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!
+    public static Func<object[], Task<object>> Factory(Assembly assembly, string typeName, string methodName) =>
+        assembly.GetType(typeName, throwOnError: true)!
+            .GetMethod(methodName, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!
             .CreateDelegate<Func<object[], Task<object>>>();
 }
 
@@ -29,15 +29,11 @@ internal static class CompiledRpc
         try
         {
             var assembly = context.LoadFromStream(new MemoryStream(image.Image.ToArray(), writable: false));
-            var factory = SubmissionEntry.Factory(assembly, new CompiledSubmission([], image.Type, image.Method));
+            var factory = SubmissionEntry.Factory(assembly, image.Type, image.Method);
             var value = await factory([new ScriptGlobals([]), null!]).ConfigureAwait(false);
             return new EvalOutcome(Protocol.Status.Ok, Evaluator.Format(value));
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            var inner = e is TargetInvocationException { InnerException: { } i } ? i : e;
-            return new EvalOutcome(Protocol.Status.Exception, Evaluator.Describe(inner, verbose));
-        }
+        catch (Exception e) when (e is not OutOfMemoryException) { return Evaluator.Thrown(e, verbose); }
         finally { context.Unload(); }
     }
 }

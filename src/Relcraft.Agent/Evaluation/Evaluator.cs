@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Collections;
 using Relcraft.Agent.Control;
 
@@ -43,6 +44,10 @@ internal static class Evaluator
             default: return value.ToString();
         }
     }
+
+    /// <summary>What an evaluation that threw reports: the exception itself, not reflection's wrapper around it.</summary>
+    public static EvalOutcome Thrown(Exception e, bool verbose) =>
+        new(Protocol.Status.Exception, Describe(e is TargetInvocationException { InnerException: { } inner } ? inner : e, verbose));
 
     public static string Describe(Exception e, bool verbose) =>
         verbose ? e.ToString() : $"{e.GetType().FullName}: {e.Message}";
